@@ -1,0 +1,43 @@
+import type { Logger } from 'pino'
+import type { Router } from '../router/router.js'
+import type { SessionRegistry } from '../session/session-registry.js'
+import type { DropReason } from '../session/session.js'
+import type { Authenticator } from './authenticator.js'
+
+/** Limits and timings every connection follows. */
+export interface ConnectionSettings {
+  /** Seconds; a client asking for more, or for 0 (none), gets this. */
+  readonly maxKeepalive: number
+  /** Largest packet, in bytes, the broker accepts; larger ones close the connection. */
+  readonly maxPacketSize: number
+  /** How long a new socket may take to send CONNECT. */
+  readonly connectTimeoutMs: number
+  /** Unsent bytes above which a client counts as backed up (QoS 0 to it is dropped). */
+  readonly outboxHighWaterMark: number
+}
+
+/** Counters the data path bumps; plain fields, because they are touched per message. */
+export interface TrafficCounters {
+  messagesReceived: number
+  messagesSent: number
+  bytesReceived: number
+  bytesSent: number
+  readonly packetsReceived: Record<string, number>
+  readonly dropped: Record<DropReason, number>
+  connectionsAccepted: number
+  connectionsRefused: number
+}
+
+/** The broker as the connection actors see it. */
+export interface BrokerServices {
+  readonly router: Router
+  readonly sessions: SessionRegistry
+  readonly settings: ConnectionSettings
+  readonly authenticator: Authenticator
+  readonly counters: TrafficCounters
+  readonly log: Logger
+  /** A client id for a client that connected without one [MQTT-3.1.3-6]. */
+  assignClientId (): string
+  /** Persists a durable session's subscriptions after they change. */
+  saveSession (clientId: string): void
+}

@@ -1,0 +1,48 @@
+import { ReasonCode } from './protocol/reason-codes.js'
+
+export type CloseKind =
+  | 'client-disconnect'
+  | 'socket-closed'
+  | 'socket-error'
+  | 'keepalive-timeout'
+  | 'connect-timeout'
+  | 'malformed-packet'
+  | 'protocol-error'
+  | 'packet-too-large'
+  | 'connect-refused'
+  | 'session-taken-over'
+  | 'server-shutdown'
+  | 'administrative-action'
+
+/** Why a connection ended, and what that means for its will [MQTT-3.1.2-8][MQTT-3.14.4-3]. */
+export interface CloseReason {
+  readonly kind: CloseKind
+  /** The v5 DISCONNECT reason code the broker sends (where it sends one). */
+  readonly reasonCode: number
+  /** Whether the will, if any, is published: every end except a client's own DISCONNECT. */
+  readonly publishWill: boolean
+  /** Words for the log and the monitor. */
+  readonly detail: string
+}
+
+const REASON_CODES: Readonly<Record<CloseKind, number>> = {
+  'client-disconnect': ReasonCode.NormalDisconnection,
+  'socket-closed': ReasonCode.UnspecifiedError,
+  'socket-error': ReasonCode.UnspecifiedError,
+  'keepalive-timeout': ReasonCode.KeepAliveTimeout,
+  'connect-timeout': ReasonCode.MaximumConnectTime,
+  'malformed-packet': ReasonCode.MalformedPacket,
+  'protocol-error': ReasonCode.ProtocolError,
+  'packet-too-large': ReasonCode.PacketTooLarge,
+  'connect-refused': ReasonCode.UnspecifiedError,
+  'session-taken-over': ReasonCode.SessionTakenOver,
+  'server-shutdown': ReasonCode.ServerShuttingDown,
+  'administrative-action': ReasonCode.AdministrativeAction
+}
+
+/** Ends that leave nothing to announce: the client said goodbye, or the broker is going away. */
+const WITHOUT_WILL = new Set<CloseKind>(['client-disconnect', 'connect-refused', 'connect-timeout', 'server-shutdown'])
+
+export function closeReason (kind: CloseKind, detail: string): CloseReason {
+  return { kind, reasonCode: REASON_CODES[kind], publishWill: !WITHOUT_WILL.has(kind), detail }
+}

@@ -1,0 +1,18 @@
+import type { Packet } from 'mqtt-packet'
+import type { Session } from '../session/session.js'
+import type { BrokerServices } from './broker-services.js'
+import type { ProtocolCapabilities } from './protocol/protocol-version.js'
+
+/**
+ * What a packet handler sees of its connection once CONNECT was accepted: the protocol, the
+ * session, the broker's services, and a way to send packets. Handlers are plain functions of
+ * a link and a packet, testable without a socket or a machine.
+ */
+export interface ConnectionLink {
+  readonly clientId: string
+  readonly protocol: ProtocolCapabilities
+  readonly session: Session
+  readonly broker: BrokerServices
+  /** Encodes and queues a control packet for this connection's socket. */
+  send (packet: Packet): void
+}

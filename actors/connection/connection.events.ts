@@ -1,0 +1,41 @@
+import type { Packet } from 'mqtt-packet'
+import type { AuthenticationVerdict } from './authenticator.js'
+import type { CloseReason } from './close-reason.js'
+import type { AcceptedConnect, RefusedConnect } from './handlers/connect.js'
+
+/** Every way a connection ends, each carrying why. */
+export type CloseEvent =
+  | { type: 'socket.closed', reason: CloseReason }
+  | { type: 'keepalive.expired', reason: CloseReason }
+  | { type: 'protocol.violated', reason: CloseReason }
+  | { type: 'client.disconnected', reason: CloseReason }
+  | { type: 'takeover.requested', reason: CloseReason }
+  | { type: 'broker.shutdown', reason: CloseReason }
+  | { type: 'admin.disconnect', reason: CloseReason }
+
+export type ConnectionEvent =
+  /** One socket chunk's worth of packets: the machine never sees one event per message. */
+  | { type: 'packets.received', packets: Packet[] }
+  | { type: 'connect.accepted', verdict: AcceptedConnect, rest: Packet[] }
+  | { type: 'connect.refused', verdict: RefusedConnect }
+  | CloseEvent
+
+/**
+ * What the machine asks of the imperative side of its connection (socket, session, broker).
+ * The machine decides; the driver does.
+ */
+export interface ConnectionDriver {
+  readonly connectTimeoutMs: number
+  /** Checks a CONNECT packet; no side effects. */
+  inspectConnect (packet: Packet): AcceptedConnect | RefusedConnect
+  authenticate (verdict: AcceptedConnect): Promise<AuthenticationVerdict>
+  /** Sends CONNACK with a refusal code (where the protocol has one). */
+  refuse (verdict: RefusedConnect | { protocol: AcceptedConnect['protocol'], connackReason: number }): void
+  /** Claims or takes over the session, sends CONNACK, resumes what the session had pending. */
+  openSession (verdict: AcceptedConnect): void
+  /** Runs the data-path handlers for packets of a connected client; a close reason stops them. */
+  dispatch (packets: readonly Packet[]): CloseReason | undefined
+  startKeepAlive (onExpired: () => void): () => void
+  /** Publishes the will if due, releases the session, closes the socket. */
+  finish (reason: CloseReason): void
+}

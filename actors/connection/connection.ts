@@ -1,0 +1,214 @@
+import type { Socket } from 'node:net'
+import mqttPacket, { type Packet } from 'mqtt-packet'
+import { createActor } from 'xstate'
+import type { Message } from '../router/message.js'
+import type { Delivery } from '../session/delivery.js'
+import type { SessionTenant } from '../session/session-registry.js'
+import type { Session } from '../session/session.js'
+import type { AuthenticationVerdict } from './authenticator.js'
+import type { BrokerServices } from './broker-services.js'
+import { closeReason, type CloseReason } from './close-reason.js'
+import type { ConnectionDriver } from './connection.events.js'
+import type { ConnectionLink } from './connection-link.js'
+import { connectionMachine, type ConnectionActor } from './connection.machine.js'
+import { dispatchPacket } from './dispatch-packet.js'
+import { inspectConnect, type AcceptedConnect, type RefusedConnect } from './handlers/connect.js'
+import { KeepAliveWatch } from './keep-alive.js'
+import { Outbox } from './outbox.js'
+import { PacketReader } from './packet-reader.js'
+import type { ProtocolCapabilities } from './protocol/protocol-version.js'
+import { connackCode } from './protocol/reason-codes.js'
+import { publishEncoder } from './publish-encoder.js'
+
+/** CONNACK with return code 1, as MQTT 3.1/3.1.1 encode it, for a client whose level the parser refused. */
+const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01])
+
+/** How long a closing socket may take to flush before it is destroyed. */
+const CLOSE_GRACE_MS = 1000
+
+/**
+ * One client connection: the imperative shell around a connection machine. It turns socket
+ * chunks into machine events, carries out what the machine decides, and is the session's
+ * owner while the client is online.
+ */
+export class Connection implements ConnectionDriver, ConnectionLink, SessionTenant {
+  readonly actor: ConnectionActor
+  readonly remoteAddress: string
+  readonly connectedAt = Date.now()
+  private readonly reader: PacketReader
+  private readonly outbox: Outbox
+  private lastActivityAt = performance.now()
+  private accepted: AcceptedConnect | undefined
+  private sessionRef: Session | undefined
+  private finished = false
+
+  constructor (private readonly socket: Socket, readonly broker: BrokerServices, private readonly onFinished: (connection: Connection) => void) {
+    this.remoteAddress = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`
+    this.reader = new PacketReader(broker.settings.maxPacketSize)
+    this.outbox = new Outbox(socket, broker.settings.outboxHighWaterMark, () => this.sessionRef?.drain())
+    this.actor = createActor(connectionMachine, { input: { driver: this } })
+  }
+
+  start (): void {
+    const socket = this.socket
+    socket.setNoDelay(true)
+    socket.on('data', chunk => this.onData(chunk))
+    socket.on('error', error => this.end({ type: 'socket.closed', reason: closeReason('socket-error', error.message) }))
+    socket.on('close', () => this.end({ type: 'socket.closed', reason: closeReason('socket-closed', 'the client closed the connection') }))
+    this.actor.start()
+  }
+
+  get clientId (): string {
+    return this.accepted?.clientId ?? ''
+  }
+
+  get protocol (): ProtocolCapabilities {
+    if (this.accepted === undefined) throw new Error('the connection has no protocol before CONNECT is accepted')
+    return this.accepted.protocol
+  }
+
+  get session (): Session {
+    if (this.sessionRef === undefined) throw new Error('the connection has no session before CONNECT is accepted')
+    return this.sessionRef
+  }
+
+  /** Closes the connection for the broker's shutdown. */
+  shutdown (): void {
+    this.end({ type: 'broker.shutdown', reason: closeReason('server-shutdown', 'the broker is shutting down') })
+  }
+
+  // --- ConnectionDriver: what the machine asks for ---
+
+  get connectTimeoutMs (): number {
+    return this.broker.settings.connectTimeoutMs
+  }
+
+  inspectConnect (packet: Packet): AcceptedConnect | RefusedConnect {
+    if (packet.cmd !== 'connect') throw new Error('inspectConnect needs a CONNECT packet')
+    this.broker.counters.packetsReceived.connect = (this.broker.counters.packetsReceived.connect ?? 0) + 1
+    return inspectConnect(packet, this.broker.settings, () => this.broker.assignClientId())
+  }
+
+  async authenticate (verdict: AcceptedConnect): Promise<AuthenticationVerdict> {
+    return await this.broker.authenticator.authenticate({
+      clientId: verdict.clientId,
+      username: verdict.username,
+      password: verdict.password,
+      remoteAddress: this.remoteAddress,
+      protocol: verdict.protocol
+    })
+  }
+
+  refuse (verdict: { protocol: ProtocolCapabilities | undefined, connackReason: number | undefined }): void {
+    this.broker.counters.connectionsRefused++
+    if (verdict.connackReason === undefined || verdict.protocol === undefined) return
+    this.write({ cmd: 'connack', sessionPresent: false, returnCode: connackCode(verdict.protocol, verdict.connackReason), reasonCode: connackCode(verdict.protocol, verdict.connackReason) }, verdict.protocol)
+  }
+
+  openSession (verdict: AcceptedConnect): void {
+    this.accepted = verdict
+    const { session, sessionPresent } = this.broker.sessions.claim(verdict.clientId, verdict.cleanStart, verdict.persistent, this)
+    this.sessionRef = session
+    this.broker.counters.connectionsAccepted++
+    this.send({ cmd: 'connack', sessionPresent, returnCode: 0, reasonCode: 0 })
+    this.broker.log.info({ clientId: verdict.clientId, address: this.remoteAddress, protocol: verdict.protocol.name, sessionPresent, keepAlive: verdict.keepAlive }, 'client connected')
+    session.resume()
+  }
+
+  dispatch (packets: readonly Packet[]): CloseReason | undefined {
+    for (const packet of packets) {
+      const reason = dispatchPacket(this, packet)
+      if (reason !== undefined) return reason
+    }
+    return undefined
+  }
+
+  startKeepAlive (onExpired: () => void): () => void {
+    const keepAlive = this.accepted?.keepAlive ?? 0
+    if (keepAlive === 0) return () => {}
+    const watch = new KeepAliveWatch(() => this.lastActivityAt, keepAlive * 1500, onExpired)
+    return () => watch.stop()
+  }
+
+  finish (reason: CloseReason): void {
+    this.finished = true
+    const log = this.broker.log
+    const session = this.sessionRef
+    if (session !== undefined) this.broker.sessions.release(session, this)
+    if (reason.publishWill && this.accepted?.will !== undefined) this.publishWill(this.accepted.will)
+    if (this.accepted?.protocol.reasonCodes === true && this.shouldSendDisconnect(reason)) {
+      this.send({ cmd: 'disconnect', reasonCode: reason.reasonCode })
+    }
+    this.outbox.close()
+    this.socket.end()
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref()
+    const level = reason.kind === 'client-disconnect' || reason.kind === 'server-shutdown' ? 'info' : 'warn'
+    log[level]({ clientId: this.clientId || undefined, address: this.remoteAddress, reason: reason.kind, detail: reason.detail }, 'client disconnected')
+    this.onFinished(this)
+  }
+
+  // --- ConnectionLink and SessionTenant: what handlers and the session use ---
+
+  get backedUp (): boolean {
+    return this.outbox.backedUp
+  }
+
+  send (packet: Packet): void {
+    this.write(packet, this.protocol)
+  }
+
+  sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): void {
+    const bytes = publishEncoder.encode(this.protocol, delivery, packetId, dup)
+    this.broker.counters.messagesSent++
+    this.broker.counters.bytesSent += bytes.length
+    this.outbox.write(bytes)
+  }
+
+  sendPubrel (packetId: number): void {
+    this.send({ cmd: 'pubrel', messageId: packetId })
+  }
+
+  takeOver (): void {
+    this.end({ type: 'takeover.requested', reason: closeReason('session-taken-over', 'another connection took over this client id [MQTT-3.1.4-2]') })
+  }
+
+  // --- internals ---
+
+  private onData (chunk: Buffer): void {
+    if (this.finished) return
+    this.lastActivityAt = performance.now()
+    this.broker.counters.bytesReceived += chunk.length
+    const { packets, failure } = this.reader.read(chunk)
+    if (packets.length > 0) this.actor.send({ type: 'packets.received', packets })
+    if (failure !== undefined && !this.finished) {
+      if (this.reader.unsupportedProtocolVersion && this.accepted === undefined) {
+        this.broker.counters.connectionsRefused++
+        this.outbox.write(CONNACK_UNACCEPTABLE_PROTOCOL)
+      }
+      this.end({ type: 'protocol.violated', reason: failure })
+    }
+  }
+
+  private end (event: { type: 'socket.closed' | 'protocol.violated' | 'broker.shutdown' | 'takeover.requested' | 'admin.disconnect', reason: CloseReason }): void {
+    if (this.finished) return
+    this.actor.send(event)
+  }
+
+  private write (packet: Packet, protocol: ProtocolCapabilities): void {
+    const bytes = mqttPacket.generate(packet, { protocolVersion: protocol.level })
+    this.broker.counters.bytesSent += bytes.length
+    this.outbox.write(bytes)
+  }
+
+  private publishWill (will: Message): void {
+    this.broker.log.info({ clientId: this.clientId, topic: will.topic }, 'publishing will')
+    this.broker.counters.messagesReceived++
+    this.broker.router.publish({ ...will, receivedAt: Date.now() })
+  }
+
+  /** v5: the broker tells the client why it closes, except when the client ended it. */
+  private shouldSendDisconnect (reason: CloseReason): boolean {
+    return reason.kind !== 'client-disconnect' && reason.kind !== 'socket-closed' && reason.kind !== 'socket-error'
+  }
+}
+

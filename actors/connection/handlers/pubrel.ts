@@ -1,0 +1,10 @@
+import type { IPubrelPacket } from 'mqtt-packet'
+import type { CloseReason } from '../close-reason.js'
+import type { ConnectionLink } from '../connection-link.js'
+
+/** PUBREL: the client releases a QoS 2 message; forget its id and answer PUBCOMP [MQTT-4.3.3-2]. */
+export function handlePubrel (link: ConnectionLink, packet: IPubrelPacket): CloseReason | undefined {
+  link.session.awaitingRelease.delete(packet.messageId!)
+  link.send({ cmd: 'pubcomp', messageId: packet.messageId! })
+  return undefined
+}

@@ -1,0 +1,52 @@
+import type { ISubscribePacket, QoS } from 'mqtt-packet'
+import { subscriptionOf } from '../../router/subscription.js'
+import { topicFilterProblem } from '../../router/topic-rules.js'
+import { closeReason, type CloseReason } from '../close-reason.js'
+import type { ConnectionLink } from '../connection-link.js'
+import { ReasonCode, subackCode } from '../protocol/reason-codes.js'
+
+/** The highest QoS the broker grants. */
+const MAXIMUM_QOS: QoS = 2
+
+/**
+ * SUBSCRIBE: add or replace each subscription, answer SUBACK with one code per filter in
+ * order [MQTT-3.8.4-1][MQTT-3.9.3-1], then send the retained messages the new subscriptions
+ * match, with the retain flag set [MQTT-3.3.1-8]. Replacing a subscription re-sends its
+ * retained messages [MQTT-3.8.4-3].
+ */
+export function handleSubscribe (link: ConnectionLink, packet: ISubscribePacket): CloseReason | undefined {
+  if (!packet.messageId) return closeReason('protocol-error', 'SUBSCRIBE with packet id 0 [MQTT-2.3.1-1]')
+  if (packet.subscriptions.length === 0) return closeReason('protocol-error', 'SUBSCRIBE with no topic filter [MQTT-3.8.3-3]')
+  const { session, broker, protocol } = link
+  const codes: number[] = []
+  const granted: Array<{ filter: string, qos: QoS, isNew: boolean, retainHandling: number }> = []
+  for (const request of packet.subscriptions) {
+    const problem = topicFilterProblem(request.topic)
+    if (problem !== undefined) {
+      broker.log.debug({ clientId: link.clientId, filter: request.topic, problem }, 'subscription refused: invalid topic filter')
+      codes.push(subackCode(protocol, ReasonCode.TopicFilterInvalid))
+      continue
+    }
+    const qos = (request.qos < MAXIMUM_QOS ? request.qos : MAXIMUM_QOS) as QoS
+    const subscription = subscriptionOf(request.topic, qos, {
+      noLocal: request.nl ?? false,
+      retainAsPublished: request.rap ?? false,
+      retainHandling: (request.rh ?? 0) as 0 | 1 | 2
+    })
+    const isNew = !session.subscriptions.has(request.topic)
+    session.subscriptions.set(request.topic, subscription)
+    broker.router.subscribe(session, subscription)
+    codes.push(qos)
+    granted.push({ filter: request.topic, qos, isNew, retainHandling: subscription.retainHandling })
+  }
+  if (session.persistent && granted.length > 0) broker.saveSession(session.clientId)
+  link.send({ cmd: 'suback', messageId: packet.messageId, granted: codes })
+
+  for (const { filter, qos, isNew, retainHandling } of granted) {
+    if (retainHandling === 2 || (retainHandling === 1 && !isNew)) continue
+    for (const message of broker.router.retainedFor(filter)) {
+      session.deliver({ message, qos: message.qos < qos ? message.qos : qos, retain: true })
+    }
+  }
+  return undefined
+}

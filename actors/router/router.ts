@@ -1,0 +1,52 @@
+import type { Session } from '../session/session.js'
+import { fanOut } from './fan-out.js'
+import type { Message } from './message.js'
+import type { RouterActor, RouterContext } from './router.machine.js'
+import type { Subscription } from './subscription.js'
+
+/**
+ * What connections use of the router actor: changes are sent to its mailbox, reads go
+ * straight to the index it owns.
+ */
+export class Router {
+  private readonly state: RouterContext
+
+  constructor (readonly actor: RouterActor) {
+    // The router never replaces its context, so this reference stays current.
+    this.state = actor.getSnapshot().context
+  }
+
+  get subscriptionCount (): number {
+    return this.state.index.size
+  }
+
+  get retainedCount (): number {
+    return this.state.retained.size
+  }
+
+  /** Routes `message` to its subscribers (and the retained store); returns how many sessions got it. */
+  publish (message: Message): number {
+    if (message.retain) this.actor.send({ type: 'retained.set', message })
+    return fanOut(this.state.index.match(message.topic), message)
+  }
+
+  subscribe (session: Session, subscription: Subscription): void {
+    this.actor.send({ type: 'subscription.add', session, subscription })
+  }
+
+  unsubscribe (session: Session, filter: string): void {
+    this.actor.send({ type: 'subscription.remove', clientId: session.clientId, filter })
+  }
+
+  forget (session: Session): void {
+    this.actor.send({ type: 'session.discarded', session })
+  }
+
+  retainedFor (filter: string): Message[] {
+    return this.state.retained.match(filter)
+  }
+
+  retainedMessages (): Iterable<Message> {
+    return this.state.retained.all()
+  }
+}

@@ -1,0 +1,191 @@
+import type { QoS } from 'mqtt-packet'
+import type { Subscription } from './subscription.js'
+import { hasWildcard } from './topic-rules.js'
+
+/** Whatever receives deliveries; a session, in the broker. */
+export interface Subscriber {
+  readonly clientId: string
+}
+
+/** One subscriber that a topic matched, with what its matching subscriptions ask for. */
+export interface Match<S extends Subscriber> {
+  readonly subscriber: S
+  /** The highest QoS among this subscriber's matching subscriptions [MQTT-3.3.5-1]. */
+  qos: QoS
+  /** The subscription that granted `qos`; its options (no local, retain as published) apply. */
+  subscription: Subscription
+  /** v5: every matching subscription's identifier, so one delivery carries them all. */
+  subscriptionIds: number[] | undefined
+}
+
+interface Entry<S extends Subscriber> {
+  readonly subscriber: S
+  subscription: Subscription
+}
+
+type Entries<S extends Subscriber> = Map<string, Entry<S>>
+
+class TrieNode<S extends Subscriber> {
+  readonly children = new Map<string, TrieNode<S>>()
+  entries: Entries<S> | undefined
+  /** Entries whose filter ends in `#` at this node: they match this level and everything below. */
+  multiLevel: Entries<S> | undefined
+}
+
+/**
+ * The router's subscription index: an exact-topic map for filters without wildcards (the
+ * common case, one hash lookup per publish) and a level trie for filters with them.
+ * Entries are keyed by client id, so a session taking over another's client id leaves the
+ * index untouched.
+ */
+export class SubscriptionIndex<S extends Subscriber> {
+  private readonly exact = new Map<string, Entries<S>>()
+  private readonly root = new TrieNode<S>()
+  private wildcardCount = 0
+  private total = 0
+
+  get size (): number {
+    return this.total
+  }
+
+  /** Adds or replaces `subscriber`'s subscription to `subscription.filter`; true when it replaced one. */
+  add (subscriber: S, subscription: Subscription): boolean {
+    const entries = this.entriesFor(subscription.filter, true)
+    const existing = entries.get(subscriber.clientId)
+    if (existing !== undefined) {
+      existing.subscription = subscription
+      return true
+    }
+    entries.set(subscriber.clientId, { subscriber, subscription })
+    this.total++
+    if (hasWildcard(subscription.filter)) this.wildcardCount++
+    return false
+  }
+
+  /** Removes `clientId`'s subscription to `filter`; true when there was one. */
+  remove (clientId: string, filter: string): boolean {
+    const entries = this.entriesFor(filter, false)
+    if (entries === undefined || !entries.delete(clientId)) return false
+    this.total--
+    if (hasWildcard(filter)) {
+      this.wildcardCount--
+      if (entries.size === 0) this.prune(filter)
+    } else if (entries.size === 0) {
+      this.exact.delete(filter)
+    }
+    return true
+  }
+
+  /** Every subscriber whose filters match `topic`, each once. */
+  match (topic: string): Array<Match<S>> {
+    const sets: Array<Entries<S>> = []
+    const exact = this.exact.get(topic)
+    if (exact !== undefined) sets.push(exact)
+    if (this.wildcardCount > 0) this.collectWildcardSets(topic, sets)
+    const matches: Array<Match<S>> = []
+    // One set cannot name a client twice, so the common case needs no de-duplication.
+    if (sets.length === 1) {
+      for (const entry of sets[0]!.values()) matches.push(matchOf(entry))
+      return matches
+    }
+    const seen = new Map<string, Match<S>>()
+    for (const entries of sets) {
+      for (const entry of entries.values()) {
+        const match = seen.get(entry.subscriber.clientId)
+        if (match === undefined) {
+          const fresh = matchOf(entry)
+          seen.set(entry.subscriber.clientId, fresh)
+          matches.push(fresh)
+        } else {
+          merge(match, entry.subscription)
+        }
+      }
+    }
+    return matches
+  }
+
+  private collectWildcardSets (topic: string, sets: Array<Entries<S>>): void {
+    const levels = topic.split('/')
+    // A wildcard in the first level never matches a `$` topic [MQTT-4.7.2-1].
+    const dollar = topic.charCodeAt(0) === 0x24
+    const walk = (node: TrieNode<S>, depth: number): void => {
+      if (node.multiLevel !== undefined && !(dollar && depth === 0)) sets.push(node.multiLevel)
+      if (depth === levels.length) {
+        if (node.entries !== undefined) sets.push(node.entries)
+        return
+      }
+      const child = node.children.get(levels[depth]!)
+      if (child !== undefined) walk(child, depth + 1)
+      if (!(dollar && depth === 0)) {
+        const plus = node.children.get('+')
+        if (plus !== undefined) walk(plus, depth + 1)
+      }
+    }
+    walk(this.root, 0)
+  }
+
+  private entriesFor (filter: string, create: true): Entries<S>
+  private entriesFor (filter: string, create: false): Entries<S> | undefined
+  private entriesFor (filter: string, create: boolean): Entries<S> | undefined {
+    if (!hasWildcard(filter)) {
+      let entries = this.exact.get(filter)
+      if (entries === undefined && create) this.exact.set(filter, entries = new Map())
+      return entries
+    }
+    const levels = filter.split('/')
+    const multiLevel = levels[levels.length - 1] === '#'
+    if (multiLevel) levels.pop()
+    let node = this.root
+    for (const level of levels) {
+      let child = node.children.get(level)
+      if (child === undefined) {
+        if (!create) return undefined
+        node.children.set(level, child = new TrieNode())
+      }
+      node = child
+    }
+    if (multiLevel) {
+      if (node.multiLevel === undefined && create) node.multiLevel = new Map()
+      return node.multiLevel
+    }
+    if (node.entries === undefined && create) node.entries = new Map()
+    return node.entries
+  }
+
+  /** Drops trie nodes left empty by a removal, so churning filters do not leak memory. */
+  private prune (filter: string): void {
+    const levels = filter.split('/')
+    if (levels[levels.length - 1] === '#') levels.pop()
+    const path: Array<TrieNode<S>> = [this.root]
+    for (const level of levels) {
+      const child = path[path.length - 1]!.children.get(level)
+      if (child === undefined) return
+      path.push(child)
+    }
+    for (let i = path.length - 1; i > 0; i--) {
+      const node = path[i]!
+      if (node.entries?.size === 0) node.entries = undefined
+      if (node.multiLevel?.size === 0) node.multiLevel = undefined
+      if (node.entries !== undefined || node.multiLevel !== undefined || node.children.size > 0) return
+      path[i - 1]!.children.delete(levels[i - 1]!)
+    }
+  }
+}
+
+function matchOf<S extends Subscriber> ({ subscriber, subscription }: Entry<S>): Match<S> {
+  return {
+    subscriber,
+    qos: subscription.qos,
+    subscription,
+    subscriptionIds: subscription.subscriptionId !== undefined ? [subscription.subscriptionId] : undefined
+  }
+}
+
+/** Folds another matching subscription of the same subscriber into its match [MQTT-3.3.5-1]. */
+function merge<S extends Subscriber> (match: Match<S>, subscription: Subscription): void {
+  if (subscription.subscriptionId !== undefined) (match.subscriptionIds ??= []).push(subscription.subscriptionId)
+  if (subscription.qos > match.qos) {
+    match.qos = subscription.qos
+    match.subscription = subscription
+  }
+}

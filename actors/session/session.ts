@@ -1,0 +1,167 @@
+import type { Subscription } from '../router/subscription.js'
+import { BoundedQueue } from './bounded-queue.js'
+import type { Delivery } from './delivery.js'
+import { Inflight } from './inflight.js'
+import { PacketIdAllocator } from './packet-ids.js'
+
+/** The connection a session is attached to while its client is online. */
+export interface SessionOwner {
+  /** True while the socket holds more unsent bytes than the broker lets it buffer. */
+  readonly backedUp: boolean
+  /** Writes a PUBLISH; `packetId` is undefined for QoS 0. */
+  sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): void
+  sendPubrel (packetId: number): void
+}
+
+export type DropReason = 'queue-full' | 'backpressure' | 'offline'
+
+/** Where a session reports what it could not deliver, so it is counted and logged. */
+export interface SessionObserver {
+  dropped (session: Session, delivery: Delivery, reason: DropReason): void
+}
+
+export interface SessionLimits {
+  /** Outbound QoS 1/2 messages sent and not yet acknowledged. */
+  readonly maxInflight: number
+  /** Messages waiting while the client is offline or its inflight window is full. */
+  readonly maxQueued: number
+}
+
+/**
+ * The state of a client that outlives its network connection: subscriptions, the outbound
+ * inflight window, messages queued for it, and inbound QoS 2 ids awaiting PUBREL. A session
+ * is plain data plus the delivery rules; the connection actor that owns it does the I/O.
+ */
+export class Session {
+  readonly subscriptions = new Map<string, Subscription>()
+  readonly inflight: Inflight
+  readonly queue: BoundedQueue<Delivery>
+  /** Inbound QoS 2 packet ids whose PUBREC was sent and whose PUBREL has not come yet [MQTT-4.3.3-2]. */
+  readonly awaitingRelease = new Set<number>()
+  private readonly packetIds = new PacketIdAllocator()
+  private ownerRef: SessionOwner | undefined
+  /** Set once the queue overflowed, so an overflow is logged once rather than per message. */
+  overflowing = false
+
+  constructor (
+    readonly clientId: string,
+    /** False for a clean session, which ends with its connection [MQTT-3.1.2-6]. */
+    public persistent: boolean,
+    limits: SessionLimits,
+    private readonly observer: SessionObserver
+  ) {
+    this.inflight = new Inflight(limits.maxInflight)
+    this.queue = new BoundedQueue(limits.maxQueued)
+  }
+
+  get owner (): SessionOwner | undefined {
+    return this.ownerRef
+  }
+
+  get online (): boolean {
+    return this.ownerRef !== undefined
+  }
+
+  attach (owner: SessionOwner): void {
+    this.ownerRef = owner
+  }
+
+  /** Detaches `owner`, unless the session already belongs to a newer connection. */
+  detach (owner: SessionOwner): boolean {
+    if (this.ownerRef !== owner) return false
+    this.ownerRef = undefined
+    return true
+  }
+
+  /** Sends `delivery` now, queues it, or drops it (counted) by the rules of its QoS. */
+  deliver (delivery: Delivery): void {
+    const owner = this.ownerRef
+    if (delivery.qos === 0) {
+      // QoS 0 is never queued: to an offline or backed-up client it is dropped, so a slow
+      // consumer cannot grow the broker's memory.
+      if (owner === undefined) this.observer.dropped(this, delivery, 'offline')
+      else if (owner.backedUp) this.observer.dropped(this, delivery, 'backpressure')
+      else owner.sendPublish(delivery, undefined, false)
+      return
+    }
+    if (owner !== undefined && this.queue.length === 0 && !this.inflight.isFull && !owner.backedUp) {
+      this.sendInflight(owner, delivery)
+      return
+    }
+    this.enqueue(delivery)
+  }
+
+  /** PUBACK: true when `packetId` was a QoS 1 message awaiting it. */
+  acknowledge (packetId: number): boolean {
+    const entry = this.inflight.get(packetId)
+    if (entry === undefined || entry.state !== 'awaitingPuback') return false
+    this.inflight.delete(packetId)
+    this.drain()
+    return true
+  }
+
+  /** PUBREC: true when `packetId` was a QoS 2 message awaiting it; the caller sends PUBREL. */
+  received (packetId: number): boolean {
+    const entry = this.inflight.get(packetId)
+    if (entry === undefined) return false
+    if (entry.state === 'awaitingPubrec') entry.state = 'awaitingPubcomp'
+    return entry.state === 'awaitingPubcomp'
+  }
+
+  /** PUBCOMP: true when `packetId` was a QoS 2 message awaiting it. */
+  complete (packetId: number): boolean {
+    const entry = this.inflight.get(packetId)
+    if (entry === undefined || entry.state !== 'awaitingPubcomp') return false
+    this.inflight.delete(packetId)
+    this.drain()
+    return true
+  }
+
+  /**
+   * After a reconnect: re-send every unacknowledged PUBLISH with DUP set and every pending
+   * PUBREL, in their original order [MQTT-4.4.0-1][MQTT-3.3.1-1], then what was queued.
+   */
+  resume (): void {
+    const owner = this.ownerRef
+    if (owner === undefined) return
+    for (const entry of this.inflight.values()) {
+      if (entry.state === 'awaitingPubcomp') owner.sendPubrel(entry.packetId)
+      else owner.sendPublish(entry.delivery, entry.packetId, true)
+    }
+    this.drain()
+  }
+
+  /** Moves queued messages into the inflight window while there is room and the socket keeps up. */
+  drain (): void {
+    const owner = this.ownerRef
+    if (owner === undefined) return
+    while (this.queue.length > 0 && !this.inflight.isFull && !owner.backedUp) {
+      this.sendInflight(owner, this.queue.shift()!)
+    }
+    if (this.overflowing && this.queue.length < this.queue.capacity) this.overflowing = false
+  }
+
+  /** Forgets what a clean start must not carry over [MQTT-3.1.2-6]. */
+  reset (): void {
+    this.subscriptions.clear()
+    this.inflight.clear()
+    this.queue.clear()
+    this.awaitingRelease.clear()
+    this.overflowing = false
+  }
+
+  private enqueue (delivery: Delivery): void {
+    if (this.ownerRef === undefined && !this.persistent) {
+      this.observer.dropped(this, delivery, 'offline')
+      return
+    }
+    if (!this.queue.push(delivery)) this.observer.dropped(this, delivery, 'queue-full')
+  }
+
+  private sendInflight (owner: SessionOwner, delivery: Delivery): void {
+    // The configured window is at most 65535, so a free id always exists here.
+    const packetId = this.packetIds.allocate(id => this.inflight.has(id))!
+    this.inflight.add(packetId, delivery)
+    owner.sendPublish(delivery, packetId, false)
+  }
+}

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Logger } from 'pino'
+import { createActor } from 'xstate'
+import { allowAnonymous, type Authenticator } from '../actors/connection/authenticator.js'
+import type { BrokerServices, ConnectionSettings, TrafficCounters } from '../actors/connection/broker-services.js'
+import { Connection } from '../actors/connection/connection.js'
+import { createMessage } from '../actors/router/message.js'
+import { Router } from '../actors/router/router.js'
+import { routerMachine } from '../actors/router/router.machine.js'
+import { SessionRegistry } from '../actors/session/session-registry.js'
+import type { DropReason, Session } from '../actors/session/session.js'
+import type { Delivery } from '../actors/session/delivery.js'
+import { MemoryStore } from '../persistence/memory-store.js'
+import { persistenceMachine, persist, type PersistenceActor } from '../persistence/persistence.machine.js'
+import type { Store, StoreOperation } from '../persistence/store.js'
+import type { BrokerConfig } from './config/options.js'
+import { TcpListener } from './listeners/tcp-listener.js'
+import { createTrafficCounters } from './metrics/traffic-counters.js'
+
+export interface BrokerOptions {
+  readonly config: BrokerConfig
+  readonly log: Logger
+  readonly store?: Store
+  readonly authenticator?: Authenticator
+}
+
+/**
+ * The whole broker in one process: the router and persistence actors, the session registry,
+ * a connection actor per client, and the listeners that feed them.
+ */
+export class Broker implements BrokerServices {
+  readonly router: Router
+  readonly sessions: SessionRegistry
+  readonly settings: ConnectionSettings
+  readonly authenticator: Authenticator
+  readonly counters: TrafficCounters = createTrafficCounters()
+  readonly log: Logger
+  readonly connections = new Set<Connection>()
+  readonly persistence: PersistenceActor
+  readonly startedAt = Date.now()
+  private readonly store: Store
+  private readonly listener: TcpListener
+  private address: AddressInfo | undefined
+  private closing: Promise<void> | undefined
+
+  private constructor (readonly config: BrokerConfig, options: BrokerOptions) {
+    this.log = options.log
+    this.store = options.store ?? new MemoryStore()
+    this.authenticator = options.authenticator ?? allowAnonymous
+    this.settings = {
+      maxKeepalive: config.maxKeepalive,
+      maxPacketSize: config.maxPacketSize,
+      connectTimeoutMs: config.connectTimeout * 1000,
+      outboxHighWaterMark: 1024 * 1024
+    }
+    this.persistence = createActor(persistenceMachine, { input: { store: this.store } })
+    this.router = new Router(createActor(routerMachine, {
+      input: {
+        onRetainedChange: (topic, message) => this.write(message === undefined
+          ? { type: 'retained.delete', topic }
+          : { type: 'retained.put', message })
+      }
+    }))
+    this.sessions = new SessionRegistry({
+      limits: { maxInflight: config.maxInflight, maxQueued: config.maxQueued },
+      observer: { dropped: (session, delivery, reason) => this.onDropped(session, delivery, reason) },
+      onDiscard: session => this.onSessionDiscarded(session)
+    })
+    this.listener = new TcpListener(config.host, config.port, socket => this.accept(socket))
+  }
+
+  /** Opens the store, restores what it holds, and starts listening. */
+  static async start (options: BrokerOptions): Promise<Broker> {
+    const broker = new Broker(options.config, options)
+    await broker.store.open()
+    broker.persistence.start()
+    broker.router.actor.start()
+    await broker.restore()
+    broker.address = await broker.listener.listen()
+    broker.log.info({ host: broker.address.address, port: broker.address.port, store: broker.store.kind }, 'broker listening')
+    return broker
+  }
+
+  get port (): number {
+    return this.address?.port ?? 0
+  }
+
+  assignClientId (): string {
+    return `troupe-${randomBytes(9).toString('base64url')}`
+  }
+
+  saveSession (clientId: string): void {
+    const session = this.sessions.get(clientId)
+    if (session === undefined || !session.persistent) return
+    this.write({ type: 'session.put', session: { clientId, subscriptions: [...session.subscriptions.values()] } })
+  }
+
+  /** Stops accepting, closes every connection, writes what is pending, closes the store. */
+  async close (): Promise<void> {
+    this.closing ??= this.shutdown()
+    return await this.closing
+  }
+
+  private async shutdown (): Promise<void> {
+    this.log.info({ connections: this.connections.size }, 'broker shutting down')
+    const listenerClosed = this.listener.close()
+    for (const connection of [...this.connections]) connection.shutdown()
+    await listenerClosed
+    await persist(this.persistence, [])
+    this.persistence.stop()
+    this.router.actor.send({ type: 'router.stop' })
+    await this.store.close()
+    this.log.info('broker stopped')
+  }
+
+  private accept (socket: Socket): void {
+    if (this.closing !== undefined) {
+      socket.destroy()
+      return
+    }
+    const connection = new Connection(socket, this, finished => this.connections.delete(finished))
+    this.connections.add(connection)
+    connection.start()
+  }
+
+  private async restore (): Promise<void> {
+    const contents = await this.store.load()
+    for (const message of contents.retained) this.router.actor.send({ type: 'retained.set', message: createMessage(message) })
+    for (const record of contents.sessions) {
+      const session = this.sessions.restore(record.clientId)
+      for (const subscription of record.subscriptions) {
+        session.subscriptions.set(subscription.filter, subscription)
+        this.router.subscribe(session, subscription)
+      }
+    }
+    if (contents.retained.length > 0 || contents.sessions.length > 0) {
+      this.log.info({ retained: contents.retained.length, sessions: contents.sessions.length }, 'restored from store')
+    }
+  }
+
+  private write (operation: StoreOperation): void {
+    this.persistence.send({
+      type: 'store.write',
+      request: {
+        operations: [operation],
+        settled: error => { if (error !== undefined) this.log.error({ err: error, operation: operation.type }, 'store write failed') }
+      }
+    })
+  }
+
+  private onDropped (session: Session, delivery: Delivery, reason: DropReason): void {
+    this.counters.dropped[reason]++
+    if (reason === 'queue-full' && !session.overflowing) {
+      session.overflowing = true
+      this.log.warn({ clientId: session.clientId, topic: delivery.message.topic, maxQueued: this.config.maxQueued }, 'session queue full: dropping messages until it drains')
+    }
+  }
+
+  private onSessionDiscarded (session: Session): void {
+    this.router.forget(session)
+    if (session.persistent) this.write({ type: 'session.delete', clientId: session.clientId })
+  }
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { Broker } from './broker.js'
+import { ConfigError } from './config/config-error.js'
+import { loadConfig } from './config/load-config.js'
+import { OPTIONS, type OptionKey } from './config/options.js'
+import { createLogger } from './logging.js'
+
+/** Exit code for a bad option or config value. */
+const EXIT_BAD_CONFIG = 2
+const EXIT_FAILED = 1
+
+const KEYS = Object.keys(OPTIONS) as OptionKey[]
+
+function helpText (): string {
+  const rows = KEYS.map(key => {
+    const option = OPTIONS[key]
+    return [`  --${option.name} ${option.valueHint}`, `${option.description} (default ${String(option.defaultValue)}; env ${option.env})`]
+  })
+  rows.push(['  --config FILE', 'YAML file with any of the options above (env TROUPE_CONFIG)'])
+  rows.push(['  -h, --help', 'Show this help'], ['  -v, --version', 'Show the version'])
+  const width = Math.max(...rows.map(([flag]) => flag!.length)) + 2
+  return [
+    'Usage: troupe [start] [options]',
+    '',
+    'Troupe, an MQTT 3.1/3.1.1/5.0 broker in which every client session is an actor.',
+    'Each option can also be set in the config file or an environment variable;',
+    'flags win over environment, environment over file, file over defaults.',
+    '',
+    'Options:',
+    ...rows.map(([flag, text]) => flag!.padEnd(width) + text!)
+  ].join('\n')
+}
+
+function version (): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+async function main (argv: string[]): Promise<void> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...Object.fromEntries(KEYS.map(key => [OPTIONS[key].name, { type: 'string' as const }])),
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' }
+      }
+    })
+  } catch (error) {
+    console.error(`troupe: ${(error as Error).message}; see troupe --help`)
+    process.exit(EXIT_BAD_CONFIG)
+  }
+  const { positionals } = parsed
+  const values = parsed.values as Record<string, string | boolean | undefined>
+  if (values.help === true) {
+    console.log(helpText())
+    return
+  }
+  if (values.version === true) {
+    console.log(version())
+    return
+  }
+  const command = positionals[0] ?? 'start'
+  if (command !== 'start' || positionals.length > 1) {
+    console.error(`troupe: unknown command "${positionals.join(' ')}"; see troupe --help`)
+    process.exit(EXIT_BAD_CONFIG)
+  }
+
+  let loaded
+  try {
+    const flags = Object.fromEntries(KEYS.map(key => [OPTIONS[key].name, values[OPTIONS[key].name] as string | undefined]))
+    loaded = loadConfig({ flags, env: process.env, file: values.config as string | undefined })
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`troupe: ${error.message}`)
+      process.exit(EXIT_BAD_CONFIG)
+    }
+    throw error
+  }
+
+  const log = createLogger(loaded.config.logLevel)
+  let broker: Broker
+  try {
+    broker = await Broker.start({ config: loaded.config, log })
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    const message = code === 'EADDRINUSE'
+      ? `port ${loaded.config.port} on ${loaded.config.host} is already in use: stop the other process or choose another --port`
+      : code === 'EACCES'
+        ? `not allowed to listen on port ${loaded.config.port}: use a port above 1023 or run with the needed privilege`
+        : (error as Error).message
+    log.fatal({ err: error }, message)
+    log.flush()
+    console.error(`troupe: ${message}`)
+    process.exit(EXIT_FAILED)
+  }
+
+  const stop = (signal: string): void => {
+    log.info({ signal }, 'signal received')
+    broker.close().then(
+      () => { log.flush(); process.exit(0) },
+      (error: unknown) => { log.error({ err: error }, 'shutdown failed'); log.flush(); process.exit(EXIT_FAILED) }
+    )
+  }
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
+}
+
+await main(process.argv.slice(2))

@@ -1,0 +1,71 @@
+import { ConfigError } from './config-error.js'
+
+/**
+ * Every broker option, once: its name in the config file and on the command line, its
+ * environment variable, default, help text and how a raw value is checked. The CLI's
+ * --help, the loader and the docs are all built from this table.
+ */
+export interface OptionSpec<T> {
+  /** Name in config.yaml and as a flag (`--name`). */
+  readonly name: string
+  readonly env: string
+  readonly description: string
+  readonly defaultValue: T
+  /** Turns a raw value (a string from env or flags, anything from YAML) into T, or throws ConfigError. */
+  readonly parse: (raw: unknown, source: string) => T
+  /** For --help: how to write a value. */
+  readonly valueHint: string
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+function integer (name: string, min: number, max: number) {
+  return (raw: unknown, source: string): number => {
+    const value = typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : raw
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new ConfigError(name, raw, `expected a whole number from ${min} to ${max}`, source)
+    }
+    return value
+  }
+}
+
+function oneOf<T extends string> (name: string, allowed: readonly T[]) {
+  return (raw: unknown, source: string): T => {
+    if (typeof raw !== 'string' || !(allowed as readonly string[]).includes(raw)) {
+      throw new ConfigError(name, raw, `expected one of ${allowed.join(', ')}`, source)
+    }
+    return raw as T
+  }
+}
+
+function host (name: string) {
+  return (raw: unknown, source: string): string => {
+    if (typeof raw !== 'string' || raw.trim().length === 0 || /\s/.test(raw.trim())) {
+      throw new ConfigError(name, raw, 'expected a host name or IP address, such as 0.0.0.0 or 127.0.0.1', source)
+    }
+    return raw.trim()
+  }
+}
+
+function option<T> (name: string, defaultValue: T, valueHint: string, description: string, parse: (raw: unknown, source: string) => T): OptionSpec<T> {
+  return { name, env: `TROUPE_${name.toUpperCase().replaceAll('-', '_')}`, description, defaultValue, parse, valueHint }
+}
+
+export const OPTIONS = {
+  host: option('host', '0.0.0.0', 'ADDRESS', 'Address the MQTT listener binds to', host('host')),
+  port: option('port', 1883, 'PORT', 'MQTT TCP port (0 picks a free one)', integer('port', 0, 65535)),
+  maxKeepalive: option('max-keepalive', 65535, 'SECONDS', 'Longest keep-alive a client gets; a client asking for more, or for 0, gets this', integer('max-keepalive', 1, 65535)),
+  maxPacketSize: option('max-packet-size', 268435455, 'BYTES', 'Largest packet accepted; larger ones close the connection', integer('max-packet-size', 16, 268435455)),
+  maxInflight: option('max-inflight', 100, 'COUNT', 'Outbound QoS 1/2 messages per session sent and not yet acknowledged', integer('max-inflight', 1, 65535)),
+  maxQueued: option('max-queued', 1000, 'COUNT', 'Messages queued per session while it is offline or its inflight window is full; more are dropped and counted', integer('max-queued', 0, 10_000_000)),
+  connectTimeout: option('connect-timeout', 10, 'SECONDS', 'How long a new connection may take to send CONNECT', integer('connect-timeout', 1, 3600)),
+  logLevel: option<LogLevel>('log-level', 'info', 'LEVEL', `Least severe log level written: ${LOG_LEVELS.join(', ')}`, oneOf('log-level', LOG_LEVELS))
+} as const
+
+export type OptionKey = keyof typeof OPTIONS
+
+/** The broker's effective configuration. */
+export type BrokerConfig = { readonly [K in OptionKey]: ReturnType<typeof OPTIONS[K]['parse']> }
+
+export type ConfigSource = 'default' | 'file' | 'env' | 'flag'
