@@ -1,0 +1,137 @@
+import type { Packet } from 'mqtt-packet'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createActor, waitFor } from 'xstate'
+import type { AuthenticationVerdict } from '../../actors/connection/authenticator.js'
+import { closeReason, type CloseReason } from '../../actors/connection/close-reason.js'
+import type { ConnectionDriver } from '../../actors/connection/connection.events.js'
+import { connectionMachine } from '../../actors/connection/connection.machine.js'
+import { inspectConnect, type AcceptedConnect } from '../../actors/connection/handlers/connect.js'
+
+const settings = { maxKeepalive: 60, maxPacketSize: 1024, connectTimeoutMs: 50, outboxHighWaterMark: 1024 }
+
+/** A driver that records what the machine asks for, in order, instead of touching a socket. */
+class RecordingDriver implements ConnectionDriver {
+  readonly calls: string[] = []
+  readonly dispatched: Packet[] = []
+  finishedWith: CloseReason | undefined
+  verdict: AuthenticationVerdict = { allowed: true }
+  closeOn: Packet['cmd'] | undefined
+  connectTimeoutMs = settings.connectTimeoutMs
+  inspectConnect (packet: Packet) {
+    this.calls.push('inspectConnect')
+    return inspectConnect(packet as Extract<Packet, { cmd: 'connect' }>, settings, () => 'assigned-id')
+  }
+
+  async authenticate (): Promise<AuthenticationVerdict> {
+    this.calls.push('authenticate')
+    return this.verdict
+  }
+
+  refuse (verdict: { connackReason: number | undefined }): void {
+    this.calls.push(`refuse:${String(verdict.connackReason)}`)
+  }
+
+  openSession (verdict: AcceptedConnect): void {
+    this.calls.push(`openSession:${verdict.clientId}`)
+  }
+
+  dispatch (packets: readonly Packet[]): CloseReason | undefined {
+    for (const packet of packets) {
+      this.dispatched.push(packet)
+      if (packet.cmd === this.closeOn) return closeReason(packet.cmd === 'disconnect' ? 'client-disconnect' : 'protocol-error', packet.cmd)
+    }
+    return undefined
+  }
+
+  startKeepAlive (): () => void {
+    this.calls.push('startKeepAlive')
+    return () => this.calls.push('stopKeepAlive')
+  }
+
+  finish (reason: CloseReason): void {
+    this.calls.push(`finish:${reason.kind}`)
+    this.finishedWith = reason
+  }
+}
+
+const connect = (fields: Record<string, unknown> = {}): Packet => ({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'c1', keepalive: 10, ...fields }) as Packet
+
+function start (driver = new RecordingDriver()) {
+  const actor = createActor(connectionMachine, { input: { driver } })
+  actor.start()
+  return { actor, driver }
+}
+
+const test = suite('connection machine')
+
+test('CONNECT, then authentication, then connected with the session opened and packets dispatched', async () => {
+  const { actor, driver } = start()
+  assert.is(actor.getSnapshot().value, 'awaitingConnect')
+  actor.send({ type: 'packets.received', packets: [connect(), { cmd: 'pingreq' }] })
+  await waitFor(actor, snapshot => snapshot.value === 'connected')
+  assert.equal(driver.calls, ['inspectConnect', 'authenticate', 'openSession:c1', 'startKeepAlive'])
+  assert.equal(driver.dispatched.map(p => p.cmd), ['pingreq'], 'packets behind CONNECT are dispatched after it')
+  actor.send({ type: 'packets.received', packets: [{ cmd: 'pingreq' }, { cmd: 'pingreq' }] })
+  assert.is(driver.dispatched.length, 3)
+})
+
+test('[MQTT-3.1.0-1] a first packet other than CONNECT closes without a session', () => {
+  const { actor, driver } = start()
+  actor.send({ type: 'packets.received', packets: [{ cmd: 'pingreq' }] })
+  assert.is(actor.getSnapshot().value, 'closed')
+  assert.is(driver.finishedWith?.kind, 'protocol-error')
+  assert.not.ok(driver.calls.some(call => call.startsWith('openSession')))
+})
+
+test('[MQTT-3.1.3-8] a refused CONNECT answers CONNACK with the reason and closes', () => {
+  const { actor, driver } = start()
+  actor.send({ type: 'packets.received', packets: [connect({ clientId: '', clean: false })] })
+  assert.is(actor.getSnapshot().value, 'closed')
+  assert.ok(driver.calls.includes('refuse:133'), 'client identifier not valid (0x85, v3 return code 2)')
+  assert.is(driver.finishedWith?.publishWill, false)
+})
+
+test('a refused authentication sends CONNACK with the provider\'s reason and closes', async () => {
+  const driver = new RecordingDriver()
+  driver.verdict = { allowed: false, reasonCode: 0x86 }
+  const { actor } = start(driver)
+  actor.send({ type: 'packets.received', packets: [connect()] })
+  await waitFor(actor, snapshot => snapshot.status === 'done')
+  assert.ok(driver.calls.includes('refuse:134'))
+  assert.not.ok(driver.calls.some(call => call.startsWith('openSession')))
+})
+
+test('no CONNECT within the connect timeout closes the connection', async () => {
+  const { actor, driver } = start()
+  await waitFor(actor, snapshot => snapshot.status === 'done', { timeout: 1000 })
+  assert.is(driver.finishedWith?.kind, 'connect-timeout')
+})
+
+test('[MQTT-3.14.4-3] DISCONNECT ends without the will; a protocol error ends with it', async () => {
+  for (const [cmd, publishWill] of [['disconnect', false], ['connack', true]] as const) {
+    const driver = new RecordingDriver()
+    driver.closeOn = cmd
+    const { actor } = start(driver)
+    actor.send({ type: 'packets.received', packets: [connect()] })
+    await waitFor(actor, snapshot => snapshot.value === 'connected')
+    actor.send({ type: 'packets.received', packets: [{ cmd } as Packet, { cmd: 'pingreq' }] })
+    await waitFor(actor, snapshot => snapshot.status === 'done')
+    assert.is(driver.finishedWith?.publishWill, publishWill, cmd)
+    assert.equal(driver.dispatched.map(p => p.cmd), [cmd], 'packets after the closing one are not handled')
+    assert.ok(driver.calls.includes('stopKeepAlive'))
+  }
+})
+
+test('takeover and keep-alive expiry close a connected client with the will', async () => {
+  for (const type of ['takeover.requested', 'keepalive.expired'] as const) {
+    const { actor, driver } = start()
+    actor.send({ type: 'packets.received', packets: [connect()] })
+    await waitFor(actor, snapshot => snapshot.value === 'connected')
+    actor.send({ type, reason: closeReason(type === 'takeover.requested' ? 'session-taken-over' : 'keepalive-timeout', type) })
+    assert.is(actor.getSnapshot().value, 'closed')
+    assert.is(driver.finishedWith?.publishWill, true)
+  }
+})
+
+test.run()
