@@ -83,6 +83,15 @@ export class RawClient {
     ])
   }
 
+  /** Stops reading from the socket, like a client that has fallen behind. */
+  pause (): void {
+    this.socket.pause()
+  }
+
+  resume (): void {
+    this.socket.resume()
+  }
+
   end (): void {
     this.socket.destroy()
     open.delete(this)
