@@ -128,6 +128,20 @@ test('[MQTT-4.3.3-2] a QoS 2 PUBLISH re-sent before PUBREL reaches subscribers o
   assert.is(received.length, 1)
 })
 
+test('[MQTT-4.3.2-2] after PUBACK the same packet id is a new publication', async ({ broker }) => {
+  const subscriber = await connectClient(broker.url)
+  await subscriber.subscribeAsync('reuse', { qos: 1 })
+  const received = collect(subscriber)
+  const client = await RawClient.connect(broker.port)
+  await client.handshake({ clientId: 'reuser' })
+  client.send(publish('reuse', 'first', 1, 5))
+  await client.next('puback')
+  client.send(publish('reuse', 'second', 1, 5))
+  await client.next('puback')
+  await eventually(() => received.length === 2, 'both publications')
+  assert.equal(received.map(m => m.payload), ['first', 'second'])
+})
+
 test('[MQTT-3.3.1-3] DUP from a publisher is not passed on to subscribers', async ({ broker }) => {
   const subscriber = await rawSubscriber(broker.port, [['d', 1]])
   const client = await RawClient.connect(broker.port)
@@ -279,7 +293,9 @@ for (const [name, bytes, id] of [
   ['UNSUBSCRIBE with flags 0000', [0xa0, 0x05, 0x00, 0x01, 0x00, 0x01, 0x74], '[MQTT-3.10.1-1]'],
   ['SUBSCRIBE asking for QoS 3', [0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 0x74, 0x03], '[MQTT-3.8.3-4]'],
   ['SUBSCRIBE with reserved option bits set', [0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 0x74, 0x40], '[MQTT-3.8.3-4]'],
-  ['PINGREQ with flags 0001', [0xc1, 0x00], '[MQTT-2.2.2-1] [MQTT-2.2.2-2]']
+  ['PINGREQ with flags 0001', [0xc1, 0x00], '[MQTT-2.2.2-1] [MQTT-2.2.2-2]'],
+  ['DISCONNECT with flags 0001', [0xe1, 0x00], '[MQTT-3.14.1-1]'],
+  ['PUBLISH whose topic is not UTF-8', [0x30, 0x05, 0x00, 0x02, 0xc3, 0x28, 0x78], '[MQTT-3.3.2-1] [MQTT-1.5.3-1]']
 ] as Array<[string, number[], string]>) {
   test(`${id} ${name} closes the connection and the broker keeps serving`, async ({ broker }) => {
     const client = await RawClient.connect(broker.port)
