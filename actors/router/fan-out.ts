@@ -16,7 +16,7 @@ export function fanOut (matches: ReadonlyArray<Match<Session>>, message: Message
       message,
       qos: message.qos < match.qos ? message.qos : match.qos,
       retain: message.retain && subscription.retainAsPublished,
-      ...(match.subscriptionIds !== undefined ? { subscriptionIds: match.subscriptionIds } : {})
+      subscriptionIds: match.subscriptionIds
     })
     delivered++
   }

@@ -105,23 +105,8 @@ export class SubscriptionIndex<S extends Subscriber> {
   }
 
   private collectWildcardSets (topic: string, sets: Array<Entries<S>>): void {
-    const levels = topic.split('/')
     // A wildcard in the first level never matches a `$` topic [MQTT-4.7.2-1].
-    const dollar = topic.charCodeAt(0) === 0x24
-    const walk = (node: TrieNode<S>, depth: number): void => {
-      if (node.multiLevel !== undefined && !(dollar && depth === 0)) sets.push(node.multiLevel)
-      if (depth === levels.length) {
-        if (node.entries !== undefined) sets.push(node.entries)
-        return
-      }
-      const child = node.children.get(levels[depth]!)
-      if (child !== undefined) walk(child, depth + 1)
-      if (!(dollar && depth === 0)) {
-        const plus = node.children.get('+')
-        if (plus !== undefined) walk(plus, depth + 1)
-      }
-    }
-    walk(this.root, 0)
+    walkTrie(this.root, topic.split('/'), 0, topic.charCodeAt(0) === 0x24, sets)
   }
 
   private entriesFor (filter: string, create: true): Entries<S>
@@ -169,6 +154,22 @@ export class SubscriptionIndex<S extends Subscriber> {
       if (node.entries !== undefined || node.multiLevel !== undefined || node.children.size > 0) return
       path[i - 1]!.children.delete(levels[i - 1]!)
     }
+  }
+}
+
+/** Collects the entry sets below `node` that match `levels` from `depth` on. */
+function walkTrie<S extends Subscriber> (node: TrieNode<S>, levels: string[], depth: number, dollar: boolean, sets: Array<Entries<S>>): void {
+  const wildcardsAllowed = !(dollar && depth === 0)
+  if (node.multiLevel !== undefined && wildcardsAllowed) sets.push(node.multiLevel)
+  if (depth === levels.length) {
+    if (node.entries !== undefined) sets.push(node.entries)
+    return
+  }
+  const child = node.children.get(levels[depth]!)
+  if (child !== undefined) walkTrie(child, levels, depth + 1, dollar, sets)
+  if (wildcardsAllowed) {
+    const plus = node.children.get('+')
+    if (plus !== undefined) walkTrie(plus, levels, depth + 1, dollar, sets)
   }
 }
 
