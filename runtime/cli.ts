@@ -53,7 +53,9 @@ async function main (argv: string[]): Promise<void> {
       }
     })
   } catch (error) {
-    console.error(`troupe: ${(error as Error).message}; see troupe --help`)
+    // parseArgs explains how to pass positionals that look like flags; the user needs less.
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '')
+    console.error(`troupe: ${message}; see troupe --help`)
     process.exit(EXIT_BAD_CONFIG)
   }
   const { positionals } = parsed

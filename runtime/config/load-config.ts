@@ -70,7 +70,7 @@ function readConfigFile (file: string): Record<string, unknown> {
   try {
     parsed = parseYaml(text)
   } catch (error) {
-    throw new ConfigError('config', file, `not valid YAML: ${(error as Error).message.split('\n')[0]}`, file)
+    throw new ConfigError('config', file, `not valid YAML: ${(error as Error).message.split('\n')[0]!.replace(/:\s*$/, '')}`, file)
   }
   if (parsed === null || parsed === undefined) return {}
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('config', file, 'expected a YAML mapping of option names to values', file)
