@@ -110,7 +110,8 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     const { session, sessionPresent } = this.broker.sessions.claim(verdict.clientId, verdict.cleanStart, verdict.persistent, this)
     this.sessionRef = session
     this.broker.counters.connectionsAccepted++
-    this.send({ cmd: 'connack', sessionPresent, returnCode: 0, reasonCode: 0 })
+    // MQTT 3.1 resumes the session just the same, but its CONNACK cannot say so.
+    this.send({ cmd: 'connack', sessionPresent: sessionPresent && verdict.protocol.sessionPresentFlag, returnCode: 0, reasonCode: 0 })
     this.broker.log.info({ clientId: verdict.clientId, address: this.remoteAddress, protocol: verdict.protocol.name, sessionPresent, keepAlive: verdict.keepAlive }, 'client connected')
     session.resume()
   }

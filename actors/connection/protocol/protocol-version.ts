@@ -17,6 +17,11 @@ export interface ProtocolCapabilities {
   readonly emptyClientIdNeedsCleanSession: boolean
   /** An empty client id is refused outright (MQTT 3.1 requires 1 to 23 characters). */
   readonly emptyClientIdRefused: boolean
+  /**
+   * CONNACK carries the session present flag [MQTT-3.2.2-2]. MQTT 3.1 has a reserved byte
+   * there that must stay 0: strict 3.1 clients refuse a CONNACK with it set.
+   */
+  readonly sessionPresentFlag: boolean
 }
 
 const MQTT_3_1: ProtocolCapabilities = {
@@ -28,7 +33,8 @@ const MQTT_3_1: ProtocolCapabilities = {
   // real 3.1 clients send them, and so does Troupe.
   maxClientIdLength: 65535,
   emptyClientIdNeedsCleanSession: true,
-  emptyClientIdRefused: true
+  emptyClientIdRefused: true,
+  sessionPresentFlag: false
 }
 
 const MQTT_3_1_1: ProtocolCapabilities = {
@@ -38,7 +44,8 @@ const MQTT_3_1_1: ProtocolCapabilities = {
   reasonCodes: false,
   maxClientIdLength: 65535,
   emptyClientIdNeedsCleanSession: true,
-  emptyClientIdRefused: false
+  emptyClientIdRefused: false,
+  sessionPresentFlag: true
 }
 
 const MQTT_5_0: ProtocolCapabilities = {
@@ -48,7 +55,8 @@ const MQTT_5_0: ProtocolCapabilities = {
   reasonCodes: true,
   maxClientIdLength: 65535,
   emptyClientIdNeedsCleanSession: false,
-  emptyClientIdRefused: false
+  emptyClientIdRefused: false,
+  sessionPresentFlag: true
 }
 
 const BY_LEVEL: Readonly<Record<ProtocolLevel, ProtocolCapabilities>> = { 3: MQTT_3_1, 4: MQTT_3_1_1, 5: MQTT_5_0 }
