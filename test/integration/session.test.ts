@@ -158,7 +158,7 @@ for (const version of VERSIONS) {
     assert.is(second.received.length, 3, 'the QoS 0 message is not delivered')
   })
 
-  test(`[MQTT-4.4.0-1] ${version.label}: an unacknowledged QoS 1 PUBLISH is re-sent on reconnect with DUP=1 and the same packet id, before what was queued meanwhile`, async ({ broker }) => {
+  test(`[MQTT-4.4.0-1][MQTT-3.3.1-1] ${version.label}: an unacknowledged QoS 1 PUBLISH is re-sent on reconnect with DUP=1 and the same packet id, before what was queued meanwhile`, async ({ broker }) => {
     const clientId = `redeliver1-${v}`
     const { client: first } = await raw(broker, version, clientId)
     await rawSubscribe(first, `redeliver/${v}`, 1)
@@ -223,7 +223,7 @@ for (const version of VERSIONS) {
     assert.equal(third.received, [], 'a completed QoS 2 flow leaves nothing to re-send')
   })
 
-  test(`[MQTT-4.4.0-1] ${version.label}: QoS 2 before PUBREC: on reconnect the PUBLISH is re-sent with DUP=1 and the same id`, async ({ broker }) => {
+  test(`[MQTT-4.4.0-1][MQTT-3.3.1-1] ${version.label}: QoS 2 before PUBREC: on reconnect the PUBLISH is re-sent with DUP=1 and the same id`, async ({ broker }) => {
     const clientId = `redeliver2p-${v}`
     const { client: first } = await raw(broker, version, clientId)
     await rawSubscribe(first, `redeliver2p/${v}`, 2)

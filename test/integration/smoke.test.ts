@@ -11,7 +11,7 @@ test.after.each(async context => {
   await context.broker.close()
 })
 
-test('a QoS 0 message reaches a subscriber over real TCP', async ({ broker }) => {
+test('[MQTT-7.1.1-1] a QoS 0 message reaches a subscriber over a plain TCP connection', async ({ broker }) => {
   const subscriber = await connectClient(broker.url)
   await subscriber.subscribeAsync('sensors/+/temp')
   const received = collect(subscriber)

@@ -75,7 +75,7 @@ async function finished (sub: TrackedProcess): Promise<void> {
 // Both 3.x protocol levels at every QoS, end to end, with the acknowledgement flow seen by each side.
 for (const version of ['mqttv31', 'mqttv311'] as const) {
   for (const qos of [0, 1, 2]) {
-    test(`${version} QoS ${qos}: mosquitto_pub to mosquitto_sub round trip`, async ({ broker }) => {
+    test(`[MQTT-7.0.0-2] ${version} QoS ${qos}: mosquitto_pub to mosquitto_sub round trip, no extensions needed`, async ({ broker }) => {
       const topic = `roundtrip/${version}/q${qos}`
       const sub = subscriber(broker, ['-V', version, '-q', String(qos), '-t', topic, '-C', '1'])
       await subscribed(sub)
