@@ -9,6 +9,7 @@ import { loadConfig } from '../../runtime/config/load-config.js'
 import { closeAllClients, collect, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
 import { RawClient } from '../helpers/raw-client.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { V3_VERSIONS, type V3Version } from '../helpers/v3-versions.js'
 
 /**
  * CONNECT and CONNACK over real TCP (MQTT 3.1.1 sections 3.1, 3.2, 2.2, 1.5 and 4.8): what
@@ -24,12 +25,8 @@ test.after.each(async context => {
   await context.broker.close()
 })
 
-const VERSIONS = [
-  { label: 'MQTT 3.1', protocolId: 'MQIsdp', level: 3 },
-  { label: 'MQTT 3.1.1', protocolId: 'MQTT', level: 4 }
-] as const
-
-type Version = typeof VERSIONS[number]
+const VERSIONS = V3_VERSIONS
+type Version = V3Version
 
 // --- hand-built bytes, for packets mqtt-packet refuses to generate ---
 

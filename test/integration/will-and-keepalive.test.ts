@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert'
 import { closeAllClients, collect, connectClient, eventually, quietFor, type Received } from '../helpers/mqtt-clients.js'
 import { RawClient } from '../helpers/raw-client.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { V3_VERSIONS, type V3Version } from '../helpers/v3-versions.js'
 
 /**
  * Wills, keep-alive, PINGREQ and DISCONNECT over real TCP (MQTT 3.1.1 sections 3.1.2.5-3.1.2.10,
@@ -19,12 +20,8 @@ test.after.each(async context => {
   await context.broker.close()
 })
 
-const VERSIONS = [
-  { label: 'MQTT 3.1', protocolId: 'MQIsdp', level: 3 },
-  { label: 'MQTT 3.1.1', protocolId: 'MQTT', level: 4 }
-] as const
-
-type Version = typeof VERSIONS[number]
+const VERSIONS = V3_VERSIONS
+type Version = V3Version
 
 interface WillFields {
   readonly topic: string
