@@ -18,6 +18,9 @@ export interface Match<S extends Subscriber> {
   subscriptionIds: number[] | undefined
 }
 
+/** Topics whose matches are remembered; past this the cache starts over. */
+const ROUTE_CACHE_SIZE = 10_000
+
 interface Entry<S extends Subscriber> {
   readonly subscriber: S
   subscription: Subscription
@@ -43,6 +46,13 @@ export class SubscriptionIndex<S extends Subscriber> {
   private readonly root = new TrieNode<S>()
   private wildcardCount = 0
   private total = 0
+  /**
+   * Topic → the entry sets that match it. Publishers reuse a small set of topics, so this
+   * spares the split and trie walk on almost every publish. Entry sets are live maps, so a
+   * subscriber joining an existing filter is seen without invalidation; any change that can
+   * create or drop a set clears the cache.
+   */
+  private readonly routes = new Map<string, Array<Entries<S>>>()
 
   get size (): number {
     return this.total
@@ -57,6 +67,7 @@ export class SubscriptionIndex<S extends Subscriber> {
       return true
     }
     entries.set(subscriber.clientId, { subscriber, subscription })
+    this.routes.clear()
     this.total++
     if (hasWildcard(subscription.filter)) this.wildcardCount++
     return false
@@ -66,6 +77,7 @@ export class SubscriptionIndex<S extends Subscriber> {
   remove (clientId: string, filter: string): boolean {
     const entries = this.entriesFor(filter, false)
     if (entries === undefined || !entries.delete(clientId)) return false
+    this.routes.clear()
     this.total--
     if (hasWildcard(filter)) {
       this.wildcardCount--
@@ -78,10 +90,12 @@ export class SubscriptionIndex<S extends Subscriber> {
 
   /** Every subscriber whose filters match `topic`, each once. */
   match (topic: string): Array<Match<S>> {
-    const sets: Array<Entries<S>> = []
-    const exact = this.exact.get(topic)
-    if (exact !== undefined) sets.push(exact)
-    if (this.wildcardCount > 0) this.collectWildcardSets(topic, sets)
+    let sets = this.routes.get(topic)
+    if (sets === undefined) {
+      sets = this.matchingSets(topic)
+      if (this.routes.size >= ROUTE_CACHE_SIZE) this.routes.clear()
+      this.routes.set(topic, sets)
+    }
     const matches: Array<Match<S>> = []
     // One set cannot name a client twice, so the common case needs no de-duplication.
     if (sets.length === 1) {
@@ -104,9 +118,13 @@ export class SubscriptionIndex<S extends Subscriber> {
     return matches
   }
 
-  private collectWildcardSets (topic: string, sets: Array<Entries<S>>): void {
+  private matchingSets (topic: string): Array<Entries<S>> {
+    const sets: Array<Entries<S>> = []
+    const exact = this.exact.get(topic)
+    if (exact !== undefined) sets.push(exact)
     // A wildcard in the first level never matches a `$` topic [MQTT-4.7.2-1].
-    walkTrie(this.root, topic.split('/'), 0, topic.charCodeAt(0) === 0x24, sets)
+    if (this.wildcardCount > 0) walkTrie(this.root, topic.split('/'), 0, topic.charCodeAt(0) === 0x24, sets)
+    return sets
   }
 
   private entriesFor (filter: string, create: true): Entries<S>

@@ -51,6 +51,20 @@ test('removing subscriptions stops matches and prunes the trie', () => {
   assert.equal(matchedIds(index, 'a/b/c'), [])
 })
 
+test('a topic matched before sees subscriptions added and removed after', () => {
+  const index = new SubscriptionIndex<{ clientId: string }>()
+  index.add(alice, subscriptionOf('news/#', 0))
+  assert.equal(matchedIds(index, 'news/today'), ['alice'])
+  index.add(bob, subscriptionOf('news/+', 1))
+  assert.equal(matchedIds(index, 'news/today'), ['alice', 'bob'])
+  index.add({ clientId: 'carol' }, subscriptionOf('news/today', 0))
+  assert.equal(matchedIds(index, 'news/today'), ['alice', 'bob', 'carol'])
+  index.remove('alice', 'news/#')
+  assert.equal(matchedIds(index, 'news/today'), ['bob', 'carol'])
+  index.add(bob, subscriptionOf('news/+', 2))
+  assert.is(index.match('news/today').find(m => m.subscriber.clientId === 'bob')!.qos, 2)
+})
+
 test('[MQTT-4.7.2-1] wildcard filters at the first level skip $ topics', () => {
   const index = new SubscriptionIndex<{ clientId: string }>()
   index.add(alice, subscriptionOf('#', 0))
