@@ -52,7 +52,10 @@ export class Broker implements BrokerServices {
       maxKeepalive: config.maxKeepalive,
       maxPacketSize: config.maxPacketSize,
       connectTimeoutMs: config.connectTimeout * 1000,
-      outboxHighWaterMark: 1024 * 1024
+      outboxHighWaterMark: 1024 * 1024,
+      receiveMaximum: config.maxInflight,
+      maxSessionExpiry: config.maxSessionExpiry,
+      maxTopicAlias: config.maxTopicAlias
     }
     this.persistence = createActor(persistenceMachine, { input: { store: this.store } })
     this.router = new Router(createActor(routerMachine, {
@@ -65,7 +68,11 @@ export class Broker implements BrokerServices {
     this.sessions = new SessionRegistry({
       limits: { maxInflight: config.maxInflight, maxQueued: config.maxQueued },
       observer: { dropped: (session, delivery, reason) => this.onDropped(session, delivery, reason) },
-      onDiscard: session => this.onSessionDiscarded(session)
+      onDiscard: session => this.onSessionDiscarded(session),
+      publishWill: will => {
+        this.log.info({ clientId: will.origin, topic: will.topic }, 'publishing delayed will')
+        this.router.publish({ ...will, receivedAt: Date.now() })
+      }
     })
     this.listener = new TcpListener(config.host, config.port, socket => this.accept(socket))
   }
@@ -106,6 +113,7 @@ export class Broker implements BrokerServices {
     this.log.info({ connections: this.connections.size }, 'broker shutting down')
     const listenerClosed = this.listener.close()
     for (const connection of [...this.connections]) connection.shutdown()
+    this.sessions.close()
     await listenerClosed
     await persist(this.persistence, [])
     this.persistence.stop()

@@ -14,6 +14,12 @@ export interface ConnectionSettings {
   readonly connectTimeoutMs: number
   /** Unsent bytes above which a client counts as backed up (QoS 0 to it is dropped). */
   readonly outboxHighWaterMark: number
+  /** Inbound QoS 2 messages a client may have awaiting PUBREL (MQTT 5 Receive Maximum). */
+  readonly receiveMaximum: number
+  /** Seconds; the longest a session outlives its connection (0xFFFFFFFF: never expires). */
+  readonly maxSessionExpiry: number
+  /** Topic aliases a v5 client may use, per direction. */
+  readonly maxTopicAlias: number
 }
 
 /** Counters the data path bumps; plain fields, because they are touched per message. */

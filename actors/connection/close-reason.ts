@@ -2,6 +2,7 @@ import { ReasonCode } from './protocol/reason-codes.js'
 
 export type CloseKind =
   | 'client-disconnect'
+  | 'client-disconnect-with-will'
   | 'socket-closed'
   | 'socket-error'
   | 'keepalive-timeout'
@@ -9,6 +10,9 @@ export type CloseKind =
   | 'malformed-packet'
   | 'protocol-error'
   | 'packet-too-large'
+  | 'topic-alias-invalid'
+  | 'receive-maximum-exceeded'
+  | 'payload-format-invalid'
   | 'connect-refused'
   | 'session-taken-over'
   | 'server-shutdown'
@@ -27,6 +31,7 @@ export interface CloseReason {
 
 const REASON_CODES: Readonly<Record<CloseKind, number>> = {
   'client-disconnect': ReasonCode.NormalDisconnection,
+  'client-disconnect-with-will': ReasonCode.DisconnectWithWill,
   'socket-closed': ReasonCode.UnspecifiedError,
   'socket-error': ReasonCode.UnspecifiedError,
   'keepalive-timeout': ReasonCode.KeepAliveTimeout,
@@ -34,6 +39,9 @@ const REASON_CODES: Readonly<Record<CloseKind, number>> = {
   'malformed-packet': ReasonCode.MalformedPacket,
   'protocol-error': ReasonCode.ProtocolError,
   'packet-too-large': ReasonCode.PacketTooLarge,
+  'topic-alias-invalid': ReasonCode.TopicAliasInvalid,
+  'receive-maximum-exceeded': ReasonCode.ReceiveMaximumExceeded,
+  'payload-format-invalid': ReasonCode.PayloadFormatInvalid,
   'connect-refused': ReasonCode.UnspecifiedError,
   'session-taken-over': ReasonCode.SessionTakenOver,
   'server-shutdown': ReasonCode.ServerShuttingDown,

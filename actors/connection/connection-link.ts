@@ -1,7 +1,9 @@
 import type { Packet } from 'mqtt-packet'
 import type { Session } from '../session/session.js'
 import type { BrokerServices } from './broker-services.js'
+import type { AcceptedConnect } from './handlers/connect.js'
 import type { ProtocolCapabilities } from './protocol/protocol-version.js'
+import type { TopicAliases } from './protocol/topic-aliases.js'
 
 /**
  * What a packet handler sees of its connection once CONNECT was accepted: the protocol, the
@@ -12,6 +14,9 @@ export interface ConnectionLink {
   readonly clientId: string
   readonly protocol: ProtocolCapabilities
   readonly session: Session
+  /** What the client asked for and was given in CONNECT. */
+  readonly connect: AcceptedConnect
+  readonly topicAliases: TopicAliases
   readonly broker: BrokerServices
   /** Encodes and queues a control packet for this connection's socket. */
   send (packet: Packet): void

@@ -175,7 +175,7 @@ function closeReasonOf (event: ConnectionEvent): CloseReason {
 }
 
 function closeEventFor (reason: CloseReason): CloseEvent {
-  return reason.kind === 'client-disconnect'
+  return reason.kind === 'client-disconnect' || reason.kind === 'client-disconnect-with-will'
     ? { type: 'client.disconnected', reason }
     : { type: 'protocol.violated', reason }
 }

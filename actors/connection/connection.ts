@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import mqttPacket, { type Packet } from 'mqtt-packet'
 import { createActor } from 'xstate'
-import type { Message } from '../router/message.js'
+import { remainingExpiry, type Message } from '../router/message.js'
 import type { Delivery } from '../session/delivery.js'
 import type { SessionTenant } from '../session/session-registry.js'
 import type { Session } from '../session/session.js'
@@ -12,13 +12,15 @@ import type { ConnectionDriver } from './connection.events.js'
 import type { ConnectionLink } from './connection-link.js'
 import { connectionMachine, type ConnectionActor } from './connection.machine.js'
 import { dispatchPacket } from './dispatch-packet.js'
+import { connackFor } from './handlers/connack.js'
 import { inspectConnect, type AcceptedConnect, type RefusedConnect } from './handlers/connect.js'
 import { KeepAliveWatch } from './keep-alive.js'
 import { Outbox } from './outbox.js'
 import { PacketReader } from './packet-reader.js'
 import type { ProtocolCapabilities } from './protocol/protocol-version.js'
 import { connackCode } from './protocol/reason-codes.js'
-import { publishEncoder } from './publish-encoder.js'
+import { TopicAliases } from './protocol/topic-aliases.js'
+import { NO_EXTRAS, publishEncoder, type V5Extras } from './publish-encoder.js'
 
 /** CONNACK with return code 1, as MQTT 3.1/3.1.1 encode it, for a client whose level the parser refused. */
 const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01])
@@ -40,6 +42,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   private lastActivityAt = performance.now()
   private accepted: AcceptedConnect | undefined
   private sessionRef: Session | undefined
+  private aliases: TopicAliases | undefined
   private finished = false
 
   constructor (private readonly socket: Socket, readonly broker: BrokerServices, private readonly onFinished: (connection: Connection) => void) {
@@ -65,6 +68,20 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   get protocol (): ProtocolCapabilities {
     if (this.accepted === undefined) throw new Error('the connection has no protocol before CONNECT is accepted')
     return this.accepted.protocol
+  }
+
+  get connect (): AcceptedConnect {
+    if (this.accepted === undefined) throw new Error('the connection has no CONNECT before it is accepted')
+    return this.accepted
+  }
+
+  get topicAliases (): TopicAliases {
+    if (this.aliases === undefined) throw new Error('the connection has no topic aliases before CONNECT is accepted')
+    return this.aliases
+  }
+
+  get receiveMaximum (): number {
+    return this.accepted?.clientReceiveMaximum ?? 65535
   }
 
   get session (): Session {
@@ -107,11 +124,11 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
 
   openSession (verdict: AcceptedConnect): void {
     this.accepted = verdict
-    const { session, sessionPresent } = this.broker.sessions.claim(verdict.clientId, verdict.cleanStart, verdict.persistent, this)
+    this.aliases = new TopicAliases(this.broker.settings.maxTopicAlias, verdict.clientTopicAliasMaximum)
+    const { session, sessionPresent } = this.broker.sessions.claim(verdict.clientId, verdict.cleanStart, verdict.sessionExpiry, this)
     this.sessionRef = session
     this.broker.counters.connectionsAccepted++
-    // MQTT 3.1 resumes the session just the same, but its CONNACK cannot say so.
-    this.send({ cmd: 'connack', sessionPresent: sessionPresent && verdict.protocol.sessionPresentFlag, returnCode: 0, reasonCode: 0 })
+    this.send(connackFor(verdict, sessionPresent, this.broker.settings))
     this.broker.log.info({ clientId: verdict.clientId, address: this.remoteAddress, protocol: verdict.protocol.name, sessionPresent, keepAlive: verdict.keepAlive }, 'client connected')
     session.resume()
   }
@@ -135,10 +152,13 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.finished = true
     const log = this.broker.log
     const session = this.sessionRef
-    if (session !== undefined) this.broker.sessions.release(session, this)
-    if (reason.publishWill && this.accepted?.will !== undefined) this.publishWill(this.accepted.will)
+    const will = reason.publishWill ? this.accepted?.will : undefined
+    // A will with a delay waits in the registry for the delay or the session's end [MQTT-3.1.2-8 (v5)].
+    const delayedWill = will !== undefined && will.delay > 0 ? { message: will.message, delay: will.delay } : undefined
+    if (session !== undefined) this.broker.sessions.release(session, this, delayedWill)
+    if (will !== undefined && delayedWill === undefined) this.publishWill(will.message)
     if (this.accepted?.protocol.reasonCodes === true && this.shouldSendDisconnect(reason)) {
-      this.send({ cmd: 'disconnect', reasonCode: reason.reasonCode })
+      this.send({ cmd: 'disconnect', reasonCode: reason.reasonCode, properties: { reasonString: reason.detail } })
     }
     this.outbox.close()
     this.socket.end()
@@ -158,11 +178,21 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.write(packet, this.protocol)
   }
 
-  sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): void {
-    const bytes = publishEncoder.encode(this.protocol, delivery, packetId, dup)
+  sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
+    const protocol = this.protocol
+    const extras = protocol.reasonCodes ? this.v5Extras(delivery) : NO_EXTRAS
+    const bytes = publishEncoder.encode(protocol, delivery, packetId, dup, extras)
+    const limit = this.accepted?.clientMaximumPacketSize
+    if (limit !== undefined && bytes.length > limit) {
+      // Larger than the client accepts: dropped for this client only [MQTT-3.1.2-25 (v5)].
+      if (extras.topicAlias !== undefined && extras.sendTopic) this.topicAliases.forget(delivery.message.topic)
+      this.broker.counters.dropped['too-large']++
+      return false
+    }
     this.broker.counters.messagesSent++
     this.broker.counters.bytesSent += bytes.length
     this.outbox.write(bytes)
+    return true
   }
 
   sendPubrel (packetId: number): void {
@@ -174,6 +204,18 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   }
 
   // --- internals ---
+
+  /** The parts of a v5 PUBLISH that are this client's own: its topic alias and the expiry left. */
+  private v5Extras (delivery: Delivery): V5Extras {
+    const messageExpiry = remainingExpiry(delivery.message, Date.now())
+    const alias = this.aliases?.outboundFor(delivery.message.topic)
+    if (alias === undefined && messageExpiry === undefined) return NO_EXTRAS
+    return {
+      topicAlias: alias?.alias,
+      sendTopic: alias === undefined || alias.isNew,
+      messageExpiry: messageExpiry === undefined ? undefined : Math.max(messageExpiry, 1)
+    }
+  }
 
   private onData (chunk: Buffer): void {
     if (this.finished) return
@@ -209,7 +251,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
 
   /** v5: the broker tells the client why it closes, except when the client ended it. */
   private shouldSendDisconnect (reason: CloseReason): boolean {
-    return reason.kind !== 'client-disconnect' && reason.kind !== 'socket-closed' && reason.kind !== 'socket-error'
+    return reason.kind !== 'client-disconnect' && reason.kind !== 'client-disconnect-with-will' && reason.kind !== 'socket-closed' && reason.kind !== 'socket-error'
   }
 }
 

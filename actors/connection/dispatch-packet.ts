@@ -27,7 +27,7 @@ export function dispatchPacket (link: ConnectionLink, packet: Packet): CloseReas
     case 'subscribe': return handleSubscribe(link, packet)
     case 'unsubscribe': return handleUnsubscribe(link, packet)
     case 'pingreq': return handlePingreq(link)
-    case 'disconnect': return handleDisconnect()
+    case 'disconnect': return handleDisconnect(link, packet)
     default: return handleUnexpected(link, packet)
   }
 }

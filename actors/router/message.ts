@@ -1,4 +1,5 @@
 import type { QoS } from 'mqtt-packet'
+import type { UserPropertyList } from '../connection/protocol/property-rules.js'
 
 /** The v5 PUBLISH properties that travel with a message from publisher to subscribers. */
 export interface MessageProperties {
@@ -7,7 +8,8 @@ export interface MessageProperties {
   readonly contentType?: string
   readonly responseTopic?: string
   readonly correlationData?: Buffer
-  readonly userProperties?: Readonly<Record<string, string | string[]>>
+  /** In the order the publisher sent them [MQTT-3.3.2-18]. */
+  readonly userProperties?: UserPropertyList
 }
 
 /**
@@ -38,4 +40,14 @@ export function createMessage (fields: Omit<Message, 'receivedAt'> & { receivedA
     origin: fields.origin,
     receivedAt: fields.receivedAt ?? Date.now()
   }
+}
+
+/**
+ * Seconds left of a message's v5 Message Expiry Interval: undefined when it has none, 0 or
+ * less when it has expired and must not be delivered [MQTT-3.3.2-5 (v5)].
+ */
+export function remainingExpiry (message: Message, now: number): number | undefined {
+  const interval = message.properties?.messageExpiryInterval
+  if (interval === undefined) return undefined
+  return interval - Math.floor((now - message.receivedAt) / 1000)
 }

@@ -1,3 +1,4 @@
+import type { Message } from '../router/message.js'
 import { Session, type SessionLimits, type SessionObserver, type SessionOwner } from './session.js'
 
 /** A connection that can hold a session, and be told to give it up. */
@@ -17,16 +18,26 @@ export interface SessionRegistryOptions {
   readonly observer: SessionObserver
   /** Called when a session ends for good, so the router drops its subscriptions. */
   readonly onDiscard: (session: Session) => void
+  /** Publishes a will whose delay ran out (or whose session ended first). */
+  readonly publishWill: (will: Message) => void
 }
+
+/** Session Expiry Interval meaning "never" [MQTT-3.1.2-11 (v5)]. */
+const NEVER = 0xFFFFFFFF
+/** setTimeout's longest delay; longer expiries are re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * Every session by client id, and which connection holds it. Claiming a client id that a
  * live connection holds takes the session over: the old connection is detached first, then
  * told to close, so its closing never discards what the new connection is about to resume.
+ * A session whose client left lives for its expiry interval; a v5 will with a delay waits
+ * for its delay or the session's end, whichever comes first, unless the client returns.
  */
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>()
   private readonly tenants = new Map<Session, SessionTenant>()
+  private readonly pendingWills = new Map<Session, { readonly will: Message, readonly timer: NodeJS.Timeout }>()
 
   constructor (private readonly options: SessionRegistryOptions) {}
 
@@ -46,9 +57,13 @@ export class SessionRegistry {
    * Gives `tenant` the session for `clientId`: the existing one when the client asked to
    * resume and there is a persistent one, otherwise a new one.
    */
-  claim (clientId: string, cleanStart: boolean, persistent: boolean, tenant: SessionTenant): Claim {
+  claim (clientId: string, cleanStart: boolean, expiryInterval: number, tenant: SessionTenant): Claim {
     let session = this.sessions.get(clientId)
     if (session !== undefined) {
+      // The client is back in time: its delayed will is not sent [MQTT-3.1.3-9 (v5)].
+      this.cancelWill(session)
+      clearTimeout(session.expiryTimer)
+      session.expiryTimer = undefined
       const previous = this.tenants.get(session)
       if (previous !== undefined) {
         this.tenants.delete(session)
@@ -61,8 +76,8 @@ export class SessionRegistry {
       }
     }
     const sessionPresent = session !== undefined
-    session ??= new Session(clientId, persistent, this.options.limits, this.options.observer)
-    session.persistent = persistent
+    session ??= new Session(clientId, expiryInterval, this.options.limits, this.options.observer)
+    session.expiryInterval = expiryInterval
     this.sessions.set(clientId, session)
     this.tenants.set(session, tenant)
     session.attach(tenant)
@@ -70,22 +85,46 @@ export class SessionRegistry {
   }
 
   /** Brings back a persistent session read from the store at start; it waits offline for its client. */
-  restore (clientId: string): Session {
-    const session = new Session(clientId, true, this.options.limits, this.options.observer)
+  restore (clientId: string, expiryInterval = NEVER): Session {
+    const session = new Session(clientId, expiryInterval, this.options.limits, this.options.observer)
     this.sessions.set(clientId, session)
+    this.startExpiry(session)
     return session
   }
 
-  /** The connection `tenant` ended: a clean session ends with it, a persistent one waits offline. */
-  release (session: Session, tenant: SessionTenant): void {
+  /**
+   * The connection `tenant` ended: a clean session ends with it, a persistent one waits
+   * offline for its expiry interval. `will` is a will due with a delay, held until then.
+   */
+  release (session: Session, tenant: SessionTenant, delayedWill?: { readonly message: Message, readonly delay: number }): void {
     if (this.tenants.get(session) !== tenant) return
     this.tenants.delete(session)
     session.detach(tenant)
-    if (!session.persistent) this.discard(session)
+    if (!session.persistent) {
+      if (delayedWill !== undefined) this.options.publishWill(delayedWill.message)
+      this.discard(session)
+      return
+    }
+    if (delayedWill !== undefined) {
+      const timer = setTimeout(() => {
+        this.pendingWills.delete(session)
+        this.options.publishWill(delayedWill.message)
+      }, Math.min(delayedWill.delay * 1000, MAX_TIMER_MS))
+      timer.unref()
+      this.pendingWills.set(session, { will: delayedWill.message, timer })
+    }
+    this.startExpiry(session)
   }
 
-  /** Ends `session` for good: its subscriptions and queued messages are gone. */
+  /** Ends `session` for good: its subscriptions and queued messages are gone, and a will still waiting is sent. */
   discard (session: Session): void {
+    clearTimeout(session.expiryTimer)
+    session.expiryTimer = undefined
+    const pending = this.pendingWills.get(session)
+    if (pending !== undefined) {
+      this.cancelWill(session)
+      this.options.publishWill(pending.will)
+    }
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId)
     const tenant = this.tenants.get(session)
     if (tenant !== undefined) {
@@ -94,5 +133,32 @@ export class SessionRegistry {
     }
     this.options.onDiscard(session)
     session.reset()
+  }
+
+  /** Stops every expiry and will timer: the broker is stopping, and sessions stay as they are. */
+  close (): void {
+    for (const session of [...this.sessions.values()]) {
+      clearTimeout(session.expiryTimer)
+      session.expiryTimer = undefined
+    }
+    for (const session of [...this.pendingWills.keys()]) this.cancelWill(session)
+  }
+
+  private startExpiry (session: Session): void {
+    if (session.expiryInterval === NEVER) return
+    const deadline = Date.now() + session.expiryInterval * 1000
+    const arm = (): void => {
+      const left = deadline - Date.now()
+      session.expiryTimer = setTimeout(() => left > MAX_TIMER_MS ? arm() : this.discard(session), Math.min(left, MAX_TIMER_MS))
+      session.expiryTimer.unref()
+    }
+    arm()
+  }
+
+  private cancelWill (session: Session): void {
+    const pending = this.pendingWills.get(session)
+    if (pending === undefined) return
+    clearTimeout(pending.timer)
+    this.pendingWills.delete(session)
   }
 }

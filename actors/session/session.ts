@@ -1,3 +1,4 @@
+import { remainingExpiry } from '../router/message.js'
 import type { Subscription } from '../router/subscription.js'
 import { BoundedQueue } from './bounded-queue.js'
 import type { Delivery } from './delivery.js'
@@ -8,12 +9,17 @@ import { PacketIdAllocator } from './packet-ids.js'
 export interface SessionOwner {
   /** True while the socket holds more unsent bytes than the broker lets it buffer. */
   readonly backedUp: boolean
-  /** Writes a PUBLISH; `packetId` is undefined for QoS 0. */
-  sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): void
+  /** QoS 1/2 messages the client accepts unacknowledged (its v5 Receive Maximum). */
+  readonly receiveMaximum: number
+  /**
+   * Writes a PUBLISH; `packetId` is undefined for QoS 0. False when the connection could not
+   * send it to this client (larger than the client accepts); the connection counts that.
+   */
+  sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): boolean
   sendPubrel (packetId: number): void
 }
 
-export type DropReason = 'queue-full' | 'backpressure' | 'offline'
+export type DropReason = 'queue-full' | 'backpressure' | 'offline' | 'expired' | 'too-large'
 
 /** Where a session reports what it could not deliver, so it is counted and logged. */
 export interface SessionObserver {
@@ -42,16 +48,23 @@ export class Session {
   private ownerRef: SessionOwner | undefined
   /** Set once the queue overflowed, so an overflow is logged once rather than per message. */
   overflowing = false
+  /** Runs out the session after its client left: expiry, or a delayed will (the registry's to set). */
+  expiryTimer: NodeJS.Timeout | undefined
 
   constructor (
     readonly clientId: string,
-    /** False for a clean session, which ends with its connection [MQTT-3.1.2-6]. */
-    public persistent: boolean,
-    limits: SessionLimits,
+    /** Seconds the session outlives its connection: 0 ends it with the connection [MQTT-3.1.2-6]. */
+    public expiryInterval: number,
+    private readonly limits: SessionLimits,
     private readonly observer: SessionObserver
   ) {
     this.inflight = new Inflight(limits.maxInflight)
     this.queue = new BoundedQueue(limits.maxQueued)
+  }
+
+  /** The session outlives its connection. */
+  get persistent (): boolean {
+    return this.expiryInterval > 0
   }
 
   get owner (): SessionOwner | undefined {
@@ -64,6 +77,8 @@ export class Session {
 
   attach (owner: SessionOwner): void {
     this.ownerRef = owner
+    // Never more unacknowledged messages than the client said it can take [MQTT-3.3.4-9 (v5)].
+    this.inflight.capacity = Math.min(this.limits.maxInflight, owner.receiveMaximum)
   }
 
   /** Detaches `owner`, unless the session already belongs to a newer connection. */
@@ -75,6 +90,11 @@ export class Session {
 
   /** Sends `delivery` now, queues it, or drops it (counted) by the rules of its QoS. */
   deliver (delivery: Delivery): void {
+    const left = remainingExpiry(delivery.message, Date.now())
+    if (left !== undefined && left <= 0) {
+      this.observer.dropped(this, delivery, 'expired')
+      return
+    }
     const owner = this.ownerRef
     if (delivery.qos === 0) {
       // QoS 0 is never queued: to an offline or backed-up client it is dropped, so a slow
@@ -135,8 +155,12 @@ export class Session {
   drain (): void {
     const owner = this.ownerRef
     if (owner === undefined) return
+    const now = Date.now()
     while (this.queue.length > 0 && !this.inflight.isFull && !owner.backedUp) {
-      this.sendInflight(owner, this.queue.shift()!)
+      const delivery = this.queue.shift()!
+      const left = remainingExpiry(delivery.message, now)
+      if (left !== undefined && left <= 0) this.observer.dropped(this, delivery, 'expired')
+      else this.sendInflight(owner, delivery)
     }
     if (this.overflowing && this.queue.length < this.queue.capacity) this.overflowing = false
   }
@@ -161,7 +185,6 @@ export class Session {
   private sendInflight (owner: SessionOwner, delivery: Delivery): void {
     // The configured window is at most 65535, so a free id always exists here.
     const packetId = this.packetIds.allocate(id => this.inflight.has(id))!
-    this.inflight.add(packetId, delivery)
-    owner.sendPublish(delivery, packetId, false)
+    if (owner.sendPublish(delivery, packetId, false)) this.inflight.add(packetId, delivery)
   }
 }

@@ -57,8 +57,10 @@ export const OPTIONS = {
   port: option('port', 1883, 'PORT', 'MQTT TCP port (0 picks a free one)', integer('port', 0, 65535)),
   maxKeepalive: option('max-keepalive', 65535, 'SECONDS', 'Longest keep-alive a client gets; a client asking for more, or for 0, gets this', integer('max-keepalive', 1, 65535)),
   maxPacketSize: option('max-packet-size', 268435455, 'BYTES', 'Largest packet accepted; larger ones close the connection', integer('max-packet-size', 16, 268435455)),
-  maxInflight: option('max-inflight', 100, 'COUNT', 'Outbound QoS 1/2 messages per session sent and not yet acknowledged', integer('max-inflight', 1, 65535)),
+  maxInflight: option('max-inflight', 100, 'COUNT', 'QoS 1/2 messages per session sent and not yet acknowledged; also the Receive Maximum announced to MQTT 5 clients', integer('max-inflight', 1, 65535)),
   maxQueued: option('max-queued', 1000, 'COUNT', 'Messages queued per session while it is offline or its inflight window is full; more are dropped and counted', integer('max-queued', 0, 10_000_000)),
+  maxSessionExpiry: option('max-session-expiry', 4294967295, 'SECONDS', 'Longest a session outlives its connection; 4294967295 means never expire', integer('max-session-expiry', 0, 4294967295)),
+  maxTopicAlias: option('max-topic-alias', 100, 'COUNT', 'Topic aliases an MQTT 5 client may set up in each direction', integer('max-topic-alias', 0, 65535)),
   connectTimeout: option('connect-timeout', 10, 'SECONDS', 'How long a new connection may take to send CONNECT', integer('connect-timeout', 1, 3600)),
   logLevel: option<LogLevel>('log-level', 'info', 'LEVEL', `Least severe log level written: ${LOG_LEVELS.join(', ')}`, oneOf('log-level', LOG_LEVELS))
 } as const

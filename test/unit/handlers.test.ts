@@ -7,7 +7,9 @@ import { allowAnonymous } from '../../actors/connection/authenticator.js'
 import type { BrokerServices } from '../../actors/connection/broker-services.js'
 import type { ConnectionLink } from '../../actors/connection/connection-link.js'
 import { dispatchPacket } from '../../actors/connection/dispatch-packet.js'
+import { inspectConnect, type AcceptedConnect } from '../../actors/connection/handlers/connect.js'
 import { capabilitiesFor } from '../../actors/connection/protocol/protocol-version.js'
+import { TopicAliases } from '../../actors/connection/protocol/topic-aliases.js'
 import { createMessage } from '../../actors/router/message.js'
 import { Router } from '../../actors/router/router.js'
 import { routerMachine } from '../../actors/router/router.machine.js'
@@ -21,13 +23,20 @@ class TestLink implements ConnectionLink, SessionTenant {
   readonly sent: Packet[] = []
   readonly deliveries: Array<{ delivery: Delivery, packetId: number | undefined }> = []
   readonly backedUp = false
+  readonly receiveMaximum = 65535
+  readonly topicAliases = new TopicAliases(10, 0)
   readonly session
+  readonly connect: AcceptedConnect
   constructor (readonly clientId: string, readonly broker: BrokerServices) {
-    this.session = broker.sessions.claim(clientId, true, false, this).session
+    this.connect = inspectConnect({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 10 }, broker.settings, () => 'x') as AcceptedConnect
+    this.session = broker.sessions.claim(clientId, true, 0, this).session
   }
 
   send (packet: Packet): void { this.sent.push(packet) }
-  sendPublish (delivery: Delivery, packetId: number | undefined): void { this.deliveries.push({ delivery, packetId }) }
+  sendPublish (delivery: Delivery, packetId: number | undefined): boolean {
+    this.deliveries.push({ delivery, packetId })
+    return true
+  }
   sendPubrel (packetId: number): void { this.sent.push({ cmd: 'pubrel', messageId: packetId }) }
   takeOver (): void {}
 }
@@ -37,8 +46,8 @@ function brokerServices (): BrokerServices {
   router.actor.start()
   return {
     router,
-    sessions: new SessionRegistry({ limits: { maxInflight: 10, maxQueued: 10 }, observer: { dropped: () => {} }, onDiscard: session => router.forget(session) }),
-    settings: { maxKeepalive: 60, maxPacketSize: 1 << 20, connectTimeoutMs: 1000, outboxHighWaterMark: 1 << 20 },
+    sessions: new SessionRegistry({ limits: { maxInflight: 10, maxQueued: 10 }, observer: { dropped: () => {} }, onDiscard: session => router.forget(session), publishWill: will => router.publish(will) }),
+    settings: { maxKeepalive: 60, maxPacketSize: 1 << 20, connectTimeoutMs: 1000, outboxHighWaterMark: 1 << 20, receiveMaximum: 10, maxSessionExpiry: 4294967295, maxTopicAlias: 10 },
     authenticator: allowAnonymous,
     counters: createTrafficCounters(),
     log: pino({ level: 'silent' }),

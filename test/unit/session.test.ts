@@ -7,9 +7,11 @@ import { Session, type DropReason, type SessionOwner } from '../../actors/sessio
 /** Records what the session asks its connection to send, as a socket would carry it. */
 class RecordingOwner implements SessionOwner {
   backedUp = false
+  receiveMaximum = 65535
   readonly sent: Array<{ kind: 'publish', topic: string, packetId: number | undefined, dup: boolean } | { kind: 'pubrel', packetId: number }> = []
-  sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): void {
+  sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
     this.sent.push({ kind: 'publish', topic: delivery.message.topic, packetId, dup })
+    return true
   }
 
   sendPubrel (packetId: number): void {
@@ -19,7 +21,7 @@ class RecordingOwner implements SessionOwner {
 
 function setup (limits = { maxInflight: 2, maxQueued: 3 }) {
   const drops: DropReason[] = []
-  const session = new Session('c1', true, limits, { dropped: (_s, _d, reason) => drops.push(reason) })
+  const session = new Session('c1', 0xFFFFFFFF, limits, { dropped: (_s, _d, reason) => drops.push(reason) })
   const owner = new RecordingOwner()
   session.attach(owner)
   return { session, owner, drops }

@@ -1,10 +1,21 @@
 import type { IConnectPacket, QoS } from 'mqtt-packet'
-import { createMessage, type Message } from '../../router/message.js'
+import { createMessage, type Message, type MessageProperties } from '../../router/message.js'
 import { topicNameProblem } from '../../router/topic-rules.js'
 import type { ConnectionSettings } from '../broker-services.js'
 import { closeReason, type CloseReason } from '../close-reason.js'
+import type { UserPropertyList } from '../protocol/property-rules.js'
 import { capabilitiesFor, type ProtocolCapabilities } from '../protocol/protocol-version.js'
 import { ReasonCode } from '../protocol/reason-codes.js'
+
+/** Seconds meaning "the session never expires" [MQTT-3.1.2-11 (v5)]. */
+export const NEVER_EXPIRES = 0xFFFFFFFF
+
+/** A will and how long after the connection ends it waits before being published. */
+export interface Will {
+  readonly message: Message
+  /** v5 Will Delay Interval, in seconds; 0 publishes it as soon as the connection ends. */
+  readonly delay: number
+}
 
 /** A CONNECT the broker will go on with (authentication is still to come). */
 export interface AcceptedConnect {
@@ -14,13 +25,30 @@ export interface AcceptedConnect {
   /** The broker chose the client id, because the client sent an empty one [MQTT-3.1.3-6]. */
   readonly clientIdAssigned: boolean
   readonly cleanStart: boolean
-  /** The session outlives the connection (clean session 0). */
-  readonly persistent: boolean
+  /** Seconds the session outlives the connection: 0 for a clean session, NEVER_EXPIRES for a v3 persistent one. */
+  readonly sessionExpiry: number
+  /** The client asked for a longer session expiry than the broker allows; CONNACK says what it got. */
+  readonly sessionExpiryLowered: boolean
   /** Seconds; 0 means none. */
   readonly keepAlive: number
-  readonly will: Message | undefined
+  /** v5: the broker changed the keep-alive, so CONNACK carries Server Keep Alive. */
+  readonly keepAliveChanged: boolean
+  readonly will: Will | undefined
   readonly username: string | undefined
   readonly password: Buffer | undefined
+  /** v5: QoS 1/2 messages the client accepts unacknowledged (Receive Maximum), 65535 by default. */
+  readonly clientReceiveMaximum: number
+  /** v5: largest packet the client accepts, or undefined for no limit beyond the protocol's. */
+  readonly clientMaximumPacketSize: number | undefined
+  /** v5: topic aliases the client accepts from the broker. */
+  readonly clientTopicAliasMaximum: number
+  /** v5: the client wants reason strings and user properties on acknowledgements [MQTT-3.1.2-29]. */
+  readonly requestProblemInformation: boolean
+  /** v5: the client asked for Response Information in CONNACK. */
+  readonly requestResponseInformation: boolean
+  readonly authenticationMethod: string | undefined
+  readonly authenticationData: Buffer | undefined
+  readonly userProperties: UserPropertyList | undefined
 }
 
 /** A CONNECT the broker refuses: with a CONNACK code when the protocol lets it answer, then closing. */
@@ -49,6 +77,12 @@ export function inspectConnect (packet: IConnectPacket, settings: ConnectionSett
   if (packet.password !== undefined && packet.username === undefined && !protocol.reasonCodes) {
     return refuse(protocol, undefined, 'protocol-error', 'password flag set without user name flag [MQTT-3.1.2-22]')
   }
+  const properties = packet.properties ?? {}
+  if (properties.receiveMaximum === 0) return refuse(protocol, ReasonCode.ProtocolError, 'protocol-error', 'Receive Maximum of 0 [MQTT-3.1.2-20 (v5)]')
+  if (properties.maximumPacketSize === 0) return refuse(protocol, ReasonCode.ProtocolError, 'protocol-error', 'Maximum Packet Size of 0 [MQTT-3.1.2-24 (v5)]')
+  if (properties.authenticationData !== undefined && properties.authenticationMethod === undefined) {
+    return refuse(protocol, ReasonCode.ProtocolError, 'protocol-error', 'Authentication Data without an Authentication Method')
+  }
 
   const cleanStart = packet.clean !== false
   let clientId = packet.clientId ?? ''
@@ -63,24 +97,31 @@ export function inspectConnect (packet: IConnectPacket, settings: ConnectionSett
     return refuse(protocol, ReasonCode.ClientIdentifierNotValid, 'connect-refused', `client id longer than ${protocol.maxClientIdLength} characters`)
   }
 
-  let will: Message | undefined
+  let will: Will | undefined
   if (packet.will !== undefined && packet.will !== null) {
     const willQos = packet.will.qos ?? 0
-    if (willQos > 2) return refuse(protocol, undefined, 'malformed-packet', 'will QoS 3 [MQTT-3.1.2-14]')
+    if (willQos > 2) return refuse(protocol, ReasonCode.MalformedPacket, 'malformed-packet', 'will QoS 3 [MQTT-3.1.2-14]')
     const problem = topicNameProblem(packet.will.topic)
-    if (problem !== undefined) return refuse(protocol, undefined, 'protocol-error', `will topic "${packet.will.topic}" is invalid: ${problem}`)
+    if (problem !== undefined) return refuse(protocol, ReasonCode.TopicNameInvalid, 'protocol-error', `will topic "${packet.will.topic}" is invalid: ${problem}`)
+    const { willDelayInterval, ...willProperties } = packet.will.properties ?? {}
     const payload = packet.will.payload
-    will = createMessage({
-      topic: packet.will.topic,
-      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-      qos: willQos as QoS,
-      retain: packet.will.retain === true,
-      origin: clientId
-    })
+    will = {
+      message: createMessage({
+        topic: packet.will.topic,
+        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        qos: willQos as QoS,
+        retain: packet.will.retain === true,
+        properties: Object.keys(willProperties).length > 0 ? willProperties as MessageProperties : undefined,
+        origin: clientId
+      }),
+      delay: willDelayInterval ?? 0
+    }
   }
 
   const requested = packet.keepalive ?? 0
   const keepAlive = requested === 0 || requested > settings.maxKeepalive ? settings.maxKeepalive : requested
+  const askedExpiry = protocol.reasonCodes ? properties.sessionExpiryInterval ?? 0 : cleanStart ? 0 : NEVER_EXPIRES
+  const sessionExpiry = Math.min(askedExpiry, settings.maxSessionExpiry)
 
   return {
     accepted: true,
@@ -88,14 +129,26 @@ export function inspectConnect (packet: IConnectPacket, settings: ConnectionSett
     clientId,
     clientIdAssigned,
     cleanStart,
-    persistent: !cleanStart,
+    sessionExpiry,
+    sessionExpiryLowered: sessionExpiry !== askedExpiry,
     keepAlive,
+    keepAliveChanged: keepAlive !== requested,
     will,
     username: packet.username,
-    password: packet.password
+    password: packet.password,
+    clientReceiveMaximum: properties.receiveMaximum ?? 65535,
+    clientMaximumPacketSize: properties.maximumPacketSize,
+    clientTopicAliasMaximum: properties.topicAliasMaximum ?? 0,
+    requestProblemInformation: properties.requestProblemInformation ?? true,
+    requestResponseInformation: properties.requestResponseInformation ?? false,
+    authenticationMethod: properties.authenticationMethod,
+    authenticationData: properties.authenticationData,
+    userProperties: properties.userProperties as unknown as UserPropertyList | undefined
   }
 }
 
 function refuse (protocol: ProtocolCapabilities | undefined, connackReason: number | undefined, kind: 'connect-refused' | 'protocol-error' | 'malformed-packet', detail: string): RefusedConnect {
-  return { accepted: false, protocol, connackReason, close: closeReason(kind, detail) }
+  // MQTT 3.1/3.1.1 can only answer the reasons it has return codes for; the rest just close.
+  const answer = connackReason !== undefined && (protocol?.reasonCodes === true || kind === 'connect-refused') ? connackReason : undefined
+  return { accepted: false, protocol, connackReason: answer, close: closeReason(kind, detail) }
 }

@@ -1,38 +1,74 @@
+import { isUtf8 } from 'node:buffer'
 import type { IPublishPacket } from 'mqtt-packet'
-import { createMessage } from '../../router/message.js'
-import { topicNameProblem } from '../../router/topic-rules.js'
+import { createMessage, type MessageProperties } from '../../router/message.js'
+import { hasWildcard, topicNameProblem } from '../../router/topic-rules.js'
 import { closeReason, type CloseReason } from '../close-reason.js'
 import type { ConnectionLink } from '../connection-link.js'
+import { ReasonCode } from '../protocol/reason-codes.js'
 
 /**
  * PUBLISH from a client: route it, then acknowledge by its QoS. QoS 2 is exactly once: the
  * packet id waits in `awaitingRelease` until PUBREL, and a re-sent PUBLISH with that id is
- * acknowledged again without being routed again [MQTT-4.3.3-2].
+ * acknowledged again without being routed again [MQTT-4.3.3-2]. MQTT 5 adds topic aliases,
+ * the broker's Receive Maximum and property checks, and reason codes on the acknowledgement.
  */
 export function handlePublish (link: ConnectionLink, packet: IPublishPacket): CloseReason | undefined {
-  const problem = topicNameProblem(packet.topic)
-  if (problem !== undefined) return closeReason('protocol-error', `PUBLISH topic "${packet.topic}" is invalid: ${problem} [MQTT-3.3.2-2]`)
+  const { session, broker, protocol } = link
   if (packet.qos > 0 && !packet.messageId) return closeReason('protocol-error', 'PUBLISH with QoS > 0 and packet id 0 [MQTT-2.3.1-1]')
 
-  const { session, broker } = link
-  if (packet.qos === 2 && session.awaitingRelease.has(packet.messageId!)) {
-    link.send({ cmd: 'pubrec', messageId: packet.messageId! })
+  let topic = packet.topic
+  let properties: MessageProperties | undefined
+  if (protocol.reasonCodes && packet.properties !== undefined) {
+    const { topicAlias, subscriptionIdentifier, ...forwarded } = packet.properties
+    if (subscriptionIdentifier !== undefined) return closeReason('protocol-error', 'a client PUBLISH carries a Subscription Identifier [MQTT-3.3.4-6]')
+    if (forwarded.responseTopic !== undefined && (forwarded.responseTopic.length === 0 || hasWildcard(forwarded.responseTopic))) {
+      return closeReason('protocol-error', 'Response Topic is not a valid topic name [MQTT-3.3.2-13]')
+    }
+    const resolved = link.topicAliases.resolve(topic, topicAlias)
+    if ('problem' in resolved) {
+      return resolved.problem === 'alias-out-of-range'
+        ? closeReason('topic-alias-invalid', `Topic Alias ${String(topicAlias)} is outside 1..${link.topicAliases.inboundMaximum} [MQTT-3.3.2-9]`)
+        : closeReason('protocol-error', `Topic Alias ${String(topicAlias)} was never set up on this connection [MQTT-3.3.4-3]`)
+    }
+    topic = resolved.topic
+    properties = forwarded as MessageProperties
+  }
+  const problem = topicNameProblem(topic)
+  if (problem !== undefined) return closeReason('protocol-error', `PUBLISH topic "${topic}" is invalid: ${problem} [MQTT-3.3.2-2]`)
+
+  const messageId = packet.messageId!
+  if (packet.qos === 2 && session.awaitingRelease.has(messageId)) {
+    link.send({ cmd: 'pubrec', messageId })
     return undefined
   }
-  broker.counters.messagesReceived++
+  if (protocol.reasonCodes && packet.qos === 2 && session.awaitingRelease.size >= broker.settings.receiveMaximum) {
+    return closeReason('receive-maximum-exceeded', `more than ${broker.settings.receiveMaximum} QoS 2 messages awaiting PUBREL [MQTT-3.3.4-7]`)
+  }
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
-  broker.router.publish(createMessage({
-    topic: packet.topic,
+  if (properties?.payloadFormatIndicator === true && !isUtf8(payload)) {
+    // The publisher said the payload is UTF-8 and it is not [MQTT-3.3.2-4].
+    if (packet.qos === 0) return closeReason('payload-format-invalid', 'payload marked as UTF-8 is not')
+    acknowledge(link, packet.qos, messageId, ReasonCode.PayloadFormatInvalid)
+    return undefined
+  }
+
+  broker.counters.messagesReceived++
+  const delivered = broker.router.publish(createMessage({
+    topic,
     payload,
     qos: packet.qos,
     retain: packet.retain,
+    properties,
     origin: link.clientId
   }))
-  if (packet.qos === 1) {
-    link.send({ cmd: 'puback', messageId: packet.messageId! })
-  } else if (packet.qos === 2) {
-    session.awaitingRelease.add(packet.messageId!)
-    link.send({ cmd: 'pubrec', messageId: packet.messageId! })
-  }
+  if (packet.qos === 2) session.awaitingRelease.add(messageId)
+  acknowledge(link, packet.qos, messageId, delivered === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success)
   return undefined
+}
+
+/** PUBACK for QoS 1, PUBREC for QoS 2; v3 acknowledgements have no reason code. */
+function acknowledge (link: ConnectionLink, qos: number, messageId: number, reasonCode: number): void {
+  if (qos === 0) return
+  const cmd = qos === 1 ? 'puback' : 'pubrec'
+  link.send(link.protocol.reasonCodes && reasonCode !== ReasonCode.Success ? { cmd, messageId, reasonCode } : { cmd, messageId })
 }

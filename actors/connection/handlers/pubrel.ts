@@ -1,10 +1,13 @@
 import type { IPubrelPacket } from 'mqtt-packet'
 import type { CloseReason } from '../close-reason.js'
 import type { ConnectionLink } from '../connection-link.js'
+import { ReasonCode } from '../protocol/reason-codes.js'
 
 /** PUBREL: the client releases a QoS 2 message; forget its id and answer PUBCOMP [MQTT-4.3.3-2]. */
 export function handlePubrel (link: ConnectionLink, packet: IPubrelPacket): CloseReason | undefined {
-  link.session.awaitingRelease.delete(packet.messageId!)
-  link.send({ cmd: 'pubcomp', messageId: packet.messageId! })
+  const known = link.session.awaitingRelease.delete(packet.messageId!)
+  link.send(known || !link.protocol.reasonCodes
+    ? { cmd: 'pubcomp', messageId: packet.messageId! }
+    : { cmd: 'pubcomp', messageId: packet.messageId!, reasonCode: ReasonCode.PacketIdentifierNotFound })
   return undefined
 }

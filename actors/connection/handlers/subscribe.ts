@@ -1,6 +1,6 @@
 import type { ISubscribePacket, QoS } from 'mqtt-packet'
 import { subscriptionOf } from '../../router/subscription.js'
-import { topicFilterProblem } from '../../router/topic-rules.js'
+import { SHARED_PREFIX, topicFilterProblem } from '../../router/topic-rules.js'
 import { closeReason, type CloseReason } from '../close-reason.js'
 import type { ConnectionLink } from '../connection-link.js'
 import { ReasonCode, subackCode } from '../protocol/reason-codes.js'
@@ -18,6 +18,8 @@ export function handleSubscribe (link: ConnectionLink, packet: ISubscribePacket)
   if (!packet.messageId) return closeReason('protocol-error', 'SUBSCRIBE with packet id 0 [MQTT-2.3.1-1]')
   if (packet.subscriptions.length === 0) return closeReason('protocol-error', 'SUBSCRIBE with no topic filter [MQTT-3.8.3-3]')
   const { session, broker, protocol } = link
+  const subscriptionId = protocol.reasonCodes ? packet.properties?.subscriptionIdentifier : undefined
+  if (subscriptionId === 0) return closeReason('protocol-error', 'Subscription Identifier 0 [MQTT-3.8.2-1 (v5)]')
   const codes: number[] = []
   const granted: Array<{ filter: string, qos: QoS, isNew: boolean, retainHandling: number }> = []
   for (const request of packet.subscriptions) {
@@ -27,11 +29,16 @@ export function handleSubscribe (link: ConnectionLink, packet: ISubscribePacket)
       codes.push(subackCode(protocol, ReasonCode.TopicFilterInvalid))
       continue
     }
+    if (protocol.reasonCodes && request.topic.startsWith(SHARED_PREFIX)) {
+      codes.push(ReasonCode.SharedSubscriptionsNotSupported)
+      continue
+    }
     const qos = (request.qos < MAXIMUM_QOS ? request.qos : MAXIMUM_QOS) as QoS
     const subscription = subscriptionOf(request.topic, qos, {
       noLocal: request.nl ?? false,
       retainAsPublished: request.rap ?? false,
-      retainHandling: (request.rh ?? 0) as 0 | 1 | 2
+      retainHandling: (request.rh ?? 0) as 0 | 1 | 2,
+      subscriptionId
     })
     const isNew = !session.subscriptions.has(request.topic)
     session.subscriptions.set(request.topic, subscription)

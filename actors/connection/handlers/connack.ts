@@ -1,0 +1,29 @@
+import type { IConnackPacket } from 'mqtt-packet'
+import type { ConnectionSettings } from '../broker-services.js'
+import type { AcceptedConnect } from './connect.js'
+
+/**
+ * The CONNACK for an accepted CONNECT. MQTT 5 clients also learn what the broker supports
+ * and what it changed of their request [MQTT-3.2.2-*]: an assigned client id, a lowered
+ * keep-alive or session expiry, and the broker's own limits.
+ */
+export function connackFor (connect: AcceptedConnect, sessionPresent: boolean, settings: ConnectionSettings): IConnackPacket {
+  // MQTT 3.1 has a reserved byte where 3.1.1 put the session present flag.
+  const packet: IConnackPacket = { cmd: 'connack', sessionPresent: sessionPresent && connect.protocol.sessionPresentFlag, returnCode: 0, reasonCode: 0 }
+  if (!connect.protocol.reasonCodes) return packet
+  const properties: NonNullable<IConnackPacket['properties']> = {
+    receiveMaximum: settings.receiveMaximum,
+    topicAliasMaximum: settings.maxTopicAlias,
+    maximumPacketSize: settings.maxPacketSize,
+    wildcardSubscriptionAvailable: true,
+    subscriptionIdentifiersAvailable: true,
+    sharedSubscriptionAvailable: false,
+    retainAvailable: true
+  }
+  if (connect.clientIdAssigned) properties.assignedClientIdentifier = connect.clientId
+  if (connect.keepAliveChanged) properties.serverKeepAlive = connect.keepAlive
+  if (connect.sessionExpiryLowered) properties.sessionExpiryInterval = connect.sessionExpiry
+  if (connect.requestResponseInformation) properties.responseInformation = `response/${connect.clientId}`
+  packet.properties = properties
+  return packet
+}
