@@ -8,7 +8,7 @@ import type { ConnectionDriver } from '../../actors/connection/connection.events
 import { connectionMachine } from '../../actors/connection/connection.machine.js'
 import { inspectConnect, type AcceptedConnect } from '../../actors/connection/handlers/connect.js'
 
-const settings = { maxKeepalive: 60, maxPacketSize: 1024, connectTimeoutMs: 50, outboxHighWaterMark: 1024 }
+const settings = { maxKeepalive: 60, maxPacketSize: 1024, connectTimeoutMs: 50, outboxHighWaterMark: 1024, receiveMaximum: 10, maxSessionExpiry: 4294967295, maxTopicAlias: 10 }
 
 /** A driver that records what the machine asks for, in order, instead of touching a socket. */
 class RecordingDriver implements ConnectionDriver {
