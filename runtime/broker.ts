@@ -167,6 +167,7 @@ export class Broker implements BrokerServices {
 
   private onSessionDiscarded (session: Session): void {
     this.router.forget(session)
+    this.router.redistribute(session.takeShared(undefined, true))
     if (session.persistent) this.write({ type: 'session.delete', clientId: session.clientId })
   }
 }

@@ -16,7 +16,8 @@ export function fanOut (matches: ReadonlyArray<Match<Session>>, message: Message
       message,
       qos: message.qos < match.qos ? message.qos : match.qos,
       retain: message.retain && subscription.retainAsPublished,
-      subscriptionIds: match.subscriptionIds
+      subscriptionIds: match.subscriptionIds,
+      sharedGroup: match.sharedGroup
     })
     delivered++
   }

@@ -1,3 +1,4 @@
+import type { Delivery } from '../session/delivery.js'
 import type { Session } from '../session/session.js'
 import { fanOut } from './fan-out.js'
 import type { Message } from './message.js'
@@ -40,6 +41,19 @@ export class Router {
 
   forget (session: Session): void {
     this.actor.send({ type: 'session.discarded', session })
+  }
+
+  /**
+   * Hands deliveries a shared-subscription member can no longer take (it left the group, or
+   * its session ended) to another member of the same group, so they are not lost.
+   */
+  redistribute (deliveries: readonly Delivery[]): void {
+    for (const delivery of deliveries) {
+      const member = delivery.sharedGroup === undefined ? undefined : this.state.index.group(delivery.sharedGroup)?.pick()
+      if (member === undefined) continue
+      const qos = delivery.message.qos < member.subscription.qos ? delivery.message.qos : member.subscription.qos
+      member.subscriber.deliver({ ...delivery, qos })
+    }
   }
 
   retainedFor (filter: string): Message[] {

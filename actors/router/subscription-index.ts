@@ -1,10 +1,13 @@
 import type { QoS } from 'mqtt-packet'
+import { SharedGroup } from './shared-group.js'
 import type { Subscription } from './subscription.js'
-import { hasWildcard } from './topic-rules.js'
+import { hasWildcard, parseSharedFilter } from './topic-rules.js'
 
 /** Whatever receives deliveries; a session, in the broker. */
 export interface Subscriber {
   readonly clientId: string
+  /** Shared subscriptions deliver to online members first. */
+  readonly online: boolean
 }
 
 /** One subscriber that a topic matched, with what its matching subscriptions ask for. */
@@ -16,6 +19,8 @@ export interface Match<S extends Subscriber> {
   subscription: Subscription
   /** v5: every matching subscription's identifier, so one delivery carries them all. */
   subscriptionIds: number[] | undefined
+  /** The shared subscription (`$share/name/filter`) that chose this subscriber, if any. */
+  readonly sharedGroup: string | undefined
 }
 
 /** Topics whose matches are remembered; past this the cache starts over. */
@@ -26,7 +31,13 @@ interface Entry<S extends Subscriber> {
   subscription: Subscription
 }
 
-type Entries<S extends Subscriber> = Map<string, Entry<S>>
+/** A shared subscription sits among a filter's entries as one entry for the whole group. */
+interface GroupEntry<S extends Subscriber> {
+  readonly group: SharedGroup<S>
+}
+
+/** A filter's entries: by client id, and shared groups by `$share/name`. */
+type Entries<S extends Subscriber> = Map<string, Entry<S> | GroupEntry<S>>
 
 class TrieNode<S extends Subscriber> {
   readonly children = new Map<string, TrieNode<S>>()
@@ -60,32 +71,65 @@ export class SubscriptionIndex<S extends Subscriber> {
 
   /** Adds or replaces `subscriber`'s subscription to `subscription.filter`; true when it replaced one. */
   add (subscriber: S, subscription: Subscription): boolean {
-    const entries = this.entriesFor(subscription.filter, true)
-    const existing = entries.get(subscriber.clientId)
-    if (existing !== undefined) {
-      existing.subscription = subscription
-      return true
+    const shared = parseSharedFilter(subscription.filter)
+    const filter = shared?.filter ?? subscription.filter
+    const entries = this.entriesFor(filter, true)
+    if (shared !== undefined) {
+      const key = groupKey(shared.shareName)
+      let entry = entries.get(key)
+      if (entry === undefined) {
+        entries.set(key, entry = { group: new SharedGroup<S>(shared.shareName, filter) })
+        if (hasWildcard(filter)) this.wildcardCount++
+      }
+      if (!('group' in entry) || entry.group.set(subscriber, subscription)) return true
+    } else {
+      const existing = entries.get(subscriber.clientId)
+      if (existing !== undefined && 'subscription' in existing) {
+        existing.subscription = subscription
+        return true
+      }
+      entries.set(subscriber.clientId, { subscriber, subscription })
+      if (hasWildcard(filter)) this.wildcardCount++
     }
-    entries.set(subscriber.clientId, { subscriber, subscription })
     this.routes.clear()
     this.total++
-    if (hasWildcard(subscription.filter)) this.wildcardCount++
     return false
   }
 
   /** Removes `clientId`'s subscription to `filter`; true when there was one. */
-  remove (clientId: string, filter: string): boolean {
+  remove (clientId: string, fullFilter: string): boolean {
+    const shared = parseSharedFilter(fullFilter)
+    const filter = shared?.filter ?? fullFilter
     const entries = this.entriesFor(filter, false)
-    if (entries === undefined || !entries.delete(clientId)) return false
+    if (entries === undefined) return false
+    const key = shared === undefined ? clientId : groupKey(shared.shareName)
+    const entry = entries.get(key)
+    if (entry === undefined) return false
+    if ('group' in entry) {
+      if (!entry.group.delete(clientId)) return false
+      if (entry.group.size === 0) entries.delete(key)
+    } else {
+      entries.delete(key)
+    }
     this.routes.clear()
     this.total--
-    if (hasWildcard(filter)) {
-      this.wildcardCount--
-      if (entries.size === 0) this.prune(filter)
-    } else if (entries.size === 0) {
-      this.exact.delete(filter)
+    if (!entries.has(key)) {
+      if (hasWildcard(filter)) {
+        this.wildcardCount--
+        if (entries.size === 0) this.prune(filter)
+      } else if (entries.size === 0) {
+        this.exact.delete(filter)
+      }
     }
     return true
+  }
+
+  /** The shared group `key` (`$share/name/filter`) names, for re-routing its messages. */
+  group (key: string): SharedGroup<S> | undefined {
+    const shared = parseSharedFilter(key)
+    if (shared === undefined) return undefined
+    const entry = this.entriesFor(shared.filter, false)?.get(groupKey(shared.shareName))
+    return entry !== undefined && 'group' in entry ? entry.group : undefined
   }
 
   /** Every subscriber whose filters match `topic`, each once. */
@@ -99,15 +143,25 @@ export class SubscriptionIndex<S extends Subscriber> {
     const matches: Array<Match<S>> = []
     // One set cannot name a client twice, so the common case needs no de-duplication.
     if (sets.length === 1) {
-      for (const entry of sets[0]!.values()) matches.push(matchOf(entry))
+      for (const entry of sets[0]!.values()) {
+        const match = matchOf(entry)
+        if (match !== undefined) matches.push(match)
+      }
       return matches
     }
     const seen = new Map<string, Match<S>>()
     for (const entries of sets) {
       for (const entry of entries.values()) {
+        // A shared group's delivery stands on its own: it is not folded into the chosen
+        // member's other subscriptions.
+        if ('group' in entry) {
+          const match = matchOf(entry)
+          if (match !== undefined) matches.push(match)
+          continue
+        }
         const match = seen.get(entry.subscriber.clientId)
         if (match === undefined) {
-          const fresh = matchOf(entry)
+          const fresh = matchOf(entry)!
           seen.set(entry.subscriber.clientId, fresh)
           matches.push(fresh)
         } else {
@@ -191,13 +245,22 @@ function walkTrie<S extends Subscriber> (node: TrieNode<S>, levels: string[], de
   }
 }
 
-function matchOf<S extends Subscriber> ({ subscriber, subscription }: Entry<S>): Match<S> {
+function matchOf<S extends Subscriber> (entry: Entry<S> | GroupEntry<S>): Match<S> | undefined {
+  const chosen = 'group' in entry ? entry.group.pick() : entry
+  if (chosen === undefined) return undefined
+  const { subscriber, subscription } = chosen
   return {
     subscriber,
     qos: subscription.qos,
     subscription,
-    subscriptionIds: subscription.subscriptionId !== undefined ? [subscription.subscriptionId] : undefined
+    subscriptionIds: subscription.subscriptionId !== undefined ? [subscription.subscriptionId] : undefined,
+    sharedGroup: 'group' in entry ? entry.group.key : undefined
   }
+}
+
+/** Groups and clients share a filter's entry map; a group key cannot be a client id's twin by accident. */
+function groupKey (shareName: string): string {
+  return `\u0000$share/${shareName}`
 }
 
 /** Folds another matching subscription of the same subscriber into its match [MQTT-3.3.5-1]. */

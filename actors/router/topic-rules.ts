@@ -21,6 +21,7 @@ export const PROTOCOL_TOPIC_LIMITS: TopicLimits = { maxLength: 65535, maxLevels:
 
 export type TopicProblem =
   | 'empty'
+  | 'invalid-share-name'
   | 'null-character'
   | 'wildcard-in-name'
   | 'misplaced-multi-level-wildcard'
@@ -44,8 +45,28 @@ export function topicNameProblem (topic: string, limits: TopicLimits = PROTOCOL_
   return undefined
 }
 
+/** A shared subscription's parts: `$share/{shareName}/{filter}`. */
+export interface SharedFilter {
+  readonly shareName: string
+  readonly filter: string
+}
+
+/** The parts of a `$share/` filter, or undefined for an ordinary one. */
+export function parseSharedFilter (filter: string): SharedFilter | undefined {
+  if (!filter.startsWith(SHARED_PREFIX)) return undefined
+  const rest = filter.slice(SHARED_PREFIX.length)
+  const slash = rest.indexOf('/')
+  return slash < 0 ? { shareName: rest, filter: '' } : { shareName: rest.slice(0, slash), filter: rest.slice(slash + 1) }
+}
+
 /** Returns why `filter` is not a valid topic filter, or undefined when it is. */
 export function topicFilterProblem (filter: string, limits: TopicLimits = PROTOCOL_TOPIC_LIMITS): TopicProblem | undefined {
+  const shared = parseSharedFilter(filter)
+  if (shared !== undefined) {
+    // The share name is a non-empty level without wildcards, followed by a filter [MQTT-4.8.2-1 (v5)][MQTT-4.8.2-2 (v5)].
+    if (shared.shareName.length === 0 || /[+#]/.test(shared.shareName)) return 'invalid-share-name'
+    return topicFilterProblem(shared.filter, limits)
+  }
   if (filter.length === 0) return 'empty'
   if (filter.length > limits.maxLength) return 'too-long'
   if (filter.includes('\u0000')) return 'null-character'

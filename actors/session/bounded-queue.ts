@@ -41,6 +41,16 @@ export class BoundedQueue<T> {
     return this.items[this.head]
   }
 
+  /** Takes out every item `predicate` picks, keeping the order of the rest. */
+  removeWhere (predicate: (item: T) => boolean): T[] {
+    const taken: T[] = []
+    const kept: T[] = []
+    for (const item of this) (predicate(item) ? taken : kept).push(item)
+    this.items = kept
+    this.head = 0
+    return taken
+  }
+
   clear (): void {
     this.items = []
     this.head = 0

@@ -9,4 +9,6 @@ export interface Delivery {
   /** The retain flag as this subscriber must see it [MQTT-3.3.1-8][MQTT-3.3.1-9]. */
   readonly retain: boolean
   readonly subscriptionIds?: readonly number[]
+  /** The shared subscription (`$share/name/filter`) that chose this session, if any. */
+  readonly sharedGroup?: string
 }

@@ -165,6 +165,25 @@ export class Session {
     if (this.overflowing && this.queue.length < this.queue.capacity) this.overflowing = false
   }
 
+  /**
+   * Gives up the shared-subscription deliveries this session has not started (of `group`, or
+   * of every group), so another member can take them. When the session is ending, QoS 1
+   * messages sent and not acknowledged go too; QoS 2 ones never do [MQTT-4.8.2-5 (v5)].
+   */
+  takeShared (group: string | undefined, ending: boolean): Delivery[] {
+    const ofGroup = (delivery: Delivery): boolean => delivery.sharedGroup !== undefined && (group === undefined || delivery.sharedGroup === group)
+    const taken = this.queue.removeWhere(ofGroup)
+    if (ending) {
+      for (const entry of [...this.inflight.values()]) {
+        if (entry.delivery.qos === 1 && ofGroup(entry.delivery)) {
+          this.inflight.delete(entry.packetId)
+          taken.push(entry.delivery)
+        }
+      }
+    }
+    return taken
+  }
+
   /** Forgets what a clean start must not carry over [MQTT-3.1.2-6]. */
   reset (): void {
     this.subscriptions.clear()

@@ -17,7 +17,7 @@ export function connackFor (connect: AcceptedConnect, sessionPresent: boolean, s
     maximumPacketSize: settings.maxPacketSize,
     wildcardSubscriptionAvailable: true,
     subscriptionIdentifiersAvailable: true,
-    sharedSubscriptionAvailable: false,
+    sharedSubscriptionAvailable: true,
     retainAvailable: true
   }
   if (connect.clientIdAssigned) properties.assignedClientIdentifier = connect.clientId

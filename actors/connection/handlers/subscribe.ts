@@ -29,9 +29,9 @@ export function handleSubscribe (link: ConnectionLink, packet: ISubscribePacket)
       codes.push(subackCode(protocol, ReasonCode.TopicFilterInvalid))
       continue
     }
-    if (protocol.reasonCodes && request.topic.startsWith(SHARED_PREFIX)) {
-      codes.push(ReasonCode.SharedSubscriptionsNotSupported)
-      continue
+    const shared = request.topic.startsWith(SHARED_PREFIX)
+    if (shared && request.nl === true && protocol.reasonCodes) {
+      return closeReason('protocol-error', 'No Local on a shared subscription [MQTT-3.8.3-4 (v5)]')
     }
     const qos = (request.qos < MAXIMUM_QOS ? request.qos : MAXIMUM_QOS) as QoS
     const subscription = subscriptionOf(request.topic, qos, {
@@ -44,7 +44,8 @@ export function handleSubscribe (link: ConnectionLink, packet: ISubscribePacket)
     session.subscriptions.set(request.topic, subscription)
     broker.router.subscribe(session, subscription)
     codes.push(qos)
-    granted.push({ filter: request.topic, qos, isNew, retainHandling: subscription.retainHandling })
+    // Retained messages are not sent for shared subscriptions [MQTT-3.8.4-? (v5) 4.8.2].
+    if (!shared) granted.push({ filter: request.topic, qos, isNew, retainHandling: subscription.retainHandling })
   }
   if (session.persistent && granted.length > 0) broker.saveSession(session.clientId)
   link.send({ cmd: 'suback', messageId: packet.messageId, granted: codes })

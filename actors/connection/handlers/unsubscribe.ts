@@ -10,7 +10,11 @@ export function handleUnsubscribe (link: ConnectionLink, packet: IUnsubscribePac
   const reasonCodes: number[] = []
   for (const filter of packet.unsubscriptions) {
     const existed = session.subscriptions.delete(filter)
-    if (existed) broker.router.unsubscribe(session, filter)
+    if (existed) {
+      broker.router.unsubscribe(session, filter)
+      // Messages of a shared subscription this member has not started go to the others.
+      broker.router.redistribute(session.takeShared(filter, false))
+    }
     reasonCodes.push(existed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted)
   }
   if (session.persistent) broker.saveSession(session.clientId)
