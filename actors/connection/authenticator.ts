@@ -17,8 +17,11 @@ export type AuthenticationVerdict =
 /** Decides who may connect. Security providers implement this; the default lets everyone in. */
 export interface Authenticator {
   authenticate (request: AuthenticationRequest): Promise<AuthenticationVerdict>
+  /** True when every client is let in without looking: connections then skip authentication. */
+  readonly allowsEveryone?: boolean
 }
 
 export const allowAnonymous: Authenticator = {
-  authenticate: async () => ({ allowed: true })
+  authenticate: async () => ({ allowed: true }),
+  allowsEveryone: true
 }

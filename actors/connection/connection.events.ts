@@ -28,6 +28,8 @@ export interface ConnectionDriver {
   readonly connectTimeoutMs: number
   /** Checks a CONNECT packet; no side effects. */
   inspectConnect (packet: Packet): AcceptedConnect | RefusedConnect
+  /** False when the broker lets everyone in and the client asked for no authentication exchange. */
+  needsAuthentication (verdict: AcceptedConnect): boolean
   authenticate (verdict: AcceptedConnect): Promise<AuthenticationVerdict>
   /** Sends CONNACK with a refusal code (where the protocol has one). */
   refuse (verdict: RefusedConnect | { protocol: AcceptedConnect['protocol'], connackReason: number }): void
@@ -35,7 +37,9 @@ export interface ConnectionDriver {
   openSession (verdict: AcceptedConnect): void
   /** Runs the data-path handlers for packets of a connected client; a close reason stops them. */
   dispatch (packets: readonly Packet[]): CloseReason | undefined
-  startKeepAlive (onExpired: () => void): () => void
+  /** Starts watching for silence; on expiry the driver sends `keepalive.expired` to the machine. */
+  startKeepAlive (): void
+  stopKeepAlive (): void
   /** Publishes the will if due, releases the session, closes the socket. */
   finish (reason: CloseReason): void
 }

@@ -1,5 +1,5 @@
 import type { Packet } from 'mqtt-packet'
-import { assign, enqueueActions, fromCallback, fromPromise, setup, type ActorRefFrom } from 'xstate'
+import { assign, enqueueActions, fromPromise, setup, type ActorRefFrom } from 'xstate'
 import type { AuthenticationVerdict } from './authenticator.js'
 import { closeReason, type CloseReason } from './close-reason.js'
 import type { CloseEvent, ConnectionDriver, ConnectionEvent } from './connection.events.js'
@@ -46,16 +46,11 @@ export const connectionMachine = setup({
   actors: {
     authenticate: fromPromise<AuthenticationVerdict, { driver: ConnectionDriver, connect: AcceptedConnect }>(
       async ({ input }) => await input.driver.authenticate(input.connect)
-    ),
-    keepAlive: fromCallback<ConnectionEvent, { driver: ConnectionDriver }>(({ input, sendBack }) =>
-      input.driver.startKeepAlive(() => sendBack({
-        type: 'keepalive.expired',
-        reason: closeReason('keepalive-timeout', 'no packet within 1.5 times the keep-alive period [MQTT-3.1.2-24]')
-      }))
     )
   },
   guards: {
-    isAllowed: (_, verdict: AuthenticationVerdict) => verdict.allowed
+    isAllowed: (_, verdict: AuthenticationVerdict) => verdict.allowed,
+    needsAuthentication: ({ context, event }) => event.type === 'connect.accepted' && context.driver.needsAuthentication(event.verdict)
   },
   actions: {
     /** The first packet must be a CONNECT [MQTT-3.1.0-1]; its verdict decides where to go. */
@@ -108,6 +103,8 @@ export const connectionMachine = setup({
       const reason = context.driver.dispatch(event.packets)
       if (reason !== undefined) self.send(closeEventFor(reason))
     },
+    startKeepAlive: ({ context }) => context.driver.startKeepAlive(),
+    stopKeepAlive: ({ context }) => context.driver.stopKeepAlive(),
     finish: ({ context }) => {
       context.driver.finish(context.closeReason ?? closeReason('socket-closed', 'connection closed'))
     }
@@ -121,7 +118,11 @@ export const connectionMachine = setup({
       after: { connectTimeout: { target: 'closed', actions: 'recordConnectTimeout' } },
       on: {
         'packets.received': { actions: 'inspectConnect' },
-        'connect.accepted': { target: 'authenticating', actions: 'holdConnect' },
+        // Most brokers let everyone in: then no authentication actor is started at all.
+        'connect.accepted': [
+          { guard: 'needsAuthentication', target: 'authenticating', actions: 'holdConnect' },
+          { target: 'connected', actions: 'holdConnect' }
+        ],
         'connect.refused': { target: 'closed', actions: ['refuseConnect', 'recordRefusal'] },
         ...closeOnAnyEnd
       }
@@ -151,8 +152,10 @@ export const connectionMachine = setup({
       }
     },
     connected: {
-      entry: ['openSession', 'dispatchPending', 'releasePending'],
-      invoke: { src: 'keepAlive', input: ({ context }) => ({ driver: context.driver }) },
+      // The keep-alive is a plain timer of the driver's, not an invoked actor: it costs a
+      // connection nothing but the timer.
+      entry: ['openSession', 'startKeepAlive', 'dispatchPending', 'releasePending'],
+      exit: 'stopKeepAlive',
       on: {
         'packets.received': { actions: 'dispatchPackets' },
         'keepalive.expired': closeTransition,

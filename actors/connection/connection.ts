@@ -43,6 +43,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   private accepted: AcceptedConnect | undefined
   private sessionRef: Session | undefined
   private aliases: TopicAliases | undefined
+  private keepAlive: KeepAliveWatch | undefined
   private finished = false
 
   constructor (private readonly socket: Socket, readonly broker: BrokerServices, private readonly onFinished: (connection: Connection) => void) {
@@ -106,6 +107,10 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     return inspectConnect(packet, this.broker.settings, () => this.broker.assignClientId())
   }
 
+  needsAuthentication (verdict: AcceptedConnect): boolean {
+    return this.broker.authenticator.allowsEveryone !== true || verdict.authenticationMethod !== undefined
+  }
+
   async authenticate (verdict: AcceptedConnect): Promise<AuthenticationVerdict> {
     return await this.broker.authenticator.authenticate({
       clientId: verdict.clientId,
@@ -141,11 +146,18 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     return undefined
   }
 
-  startKeepAlive (onExpired: () => void): () => void {
+  startKeepAlive (): void {
     const keepAlive = this.accepted?.keepAlive ?? 0
-    if (keepAlive === 0) return () => {}
-    const watch = new KeepAliveWatch(() => this.lastActivityAt, keepAlive * 1500, onExpired)
-    return () => watch.stop()
+    if (keepAlive === 0) return
+    this.keepAlive = new KeepAliveWatch(() => this.lastActivityAt, keepAlive * 1500, () => this.actor.send({
+      type: 'keepalive.expired',
+      reason: closeReason('keepalive-timeout', 'no packet within 1.5 times the keep-alive period [MQTT-3.1.2-24]')
+    }))
+  }
+
+  stopKeepAlive (): void {
+    this.keepAlive?.stop()
+    this.keepAlive = undefined
   }
 
   finish (reason: CloseReason): void {

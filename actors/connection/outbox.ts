@@ -31,6 +31,12 @@ export class Outbox {
     if (this.closed) return
     this.chunks.push(bytes)
     this.bytes += bytes.length
+    // A long loop turn (a burst from many publishers) must not pile up output until its end:
+    // past this much, write now, so `backedUp` speaks of the socket and not of the turn.
+    if (this.bytes >= EAGER_WRITE_BYTES) {
+      this.writeOut()
+      return
+    }
     if (!this.scheduled) {
       this.scheduled = true
       flushQueue.push(this)
@@ -41,6 +47,10 @@ export class Outbox {
   /** Writes what is waiting now, as one chunk. */
   flush (): void {
     this.scheduled = false
+    this.writeOut()
+  }
+
+  private writeOut (): void {
     if (this.chunks.length === 0 || this.closed) return
     const wasBackedUp = this.backedUp
     const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes)
@@ -58,6 +68,9 @@ export class Outbox {
     this.closed = true
   }
 }
+
+/** Pending output that is written at once rather than at the end of the loop turn. */
+const EAGER_WRITE_BYTES = 64 * 1024
 
 const flushQueue: Outbox[] = []
 

@@ -23,6 +23,11 @@ class RecordingDriver implements ConnectionDriver {
     return inspectConnect(packet as Extract<Packet, { cmd: 'connect' }>, settings, () => 'assigned-id')
   }
 
+  authenticationNeeded = true
+  needsAuthentication (): boolean {
+    return this.authenticationNeeded
+  }
+
   async authenticate (): Promise<AuthenticationVerdict> {
     this.calls.push('authenticate')
     return this.verdict
@@ -44,9 +49,12 @@ class RecordingDriver implements ConnectionDriver {
     return undefined
   }
 
-  startKeepAlive (): () => void {
+  startKeepAlive (): void {
     this.calls.push('startKeepAlive')
-    return () => this.calls.push('stopKeepAlive')
+  }
+
+  stopKeepAlive (): void {
+    this.calls.push('stopKeepAlive')
   }
 
   finish (reason: CloseReason): void {
@@ -74,6 +82,15 @@ test('CONNECT, then authentication, then connected with the session opened and p
   assert.equal(driver.dispatched.map(p => p.cmd), ['pingreq'], 'packets behind CONNECT are dispatched after it')
   actor.send({ type: 'packets.received', packets: [{ cmd: 'pingreq' }, { cmd: 'pingreq' }] })
   assert.is(driver.dispatched.length, 3)
+})
+
+test('with nobody to authenticate, CONNECT goes straight to connected without an authentication step', () => {
+  const driver = new RecordingDriver()
+  driver.authenticationNeeded = false
+  const { actor } = start(driver)
+  actor.send({ type: 'packets.received', packets: [connect()] })
+  assert.is(actor.getSnapshot().value, 'connected', 'synchronously, in the same event')
+  assert.equal(driver.calls, ['inspectConnect', 'openSession:c1', 'startKeepAlive'])
 })
 
 test('[MQTT-3.1.0-1] a first packet other than CONNECT closes without a session', () => {
