@@ -1,0 +1,134 @@
+import { parseArgs } from 'node:util'
+import type { MqttVersion } from './load/packets.js'
+
+/** Everything a run can be told on the command line; scenarios read their sizes from here. */
+export interface BenchOptions {
+  readonly rounds: number
+  /** Warm-up before each measured window, in seconds. */
+  readonly warmupSeconds: number
+  /** Measured window of each throughput and latency run, in seconds. */
+  readonly seconds: number
+  /** Scenario ids to run, in table order; all when not given. */
+  readonly only: readonly string[] | undefined
+  /** Broker ids to run, in table order; all when not given. */
+  readonly brokers: readonly string[] | undefined
+  readonly mqtt: MqttVersion
+  readonly payloadBytes: number
+  /** QoS 0 messages in flight (sent, not yet read by every subscriber) across all publishers; 0 floods without a cap. */
+  readonly qos0Window: number
+  readonly publishers: number
+  readonly subscribers: number
+  readonly qos1Publishers: number
+  readonly qos1Window: number
+  readonly latencyRate: number
+  readonly connections: number
+  readonly connectParallel: number
+  readonly idleConnections: number
+  /** Extra node flags for Node-based brokers, e.g. `--cpu-prof`. */
+  readonly nodeArgs: readonly string[]
+  /** Keep the load process's event loop spinning instead of sleeping in epoll_wait. */
+  readonly spin: boolean
+}
+
+interface Flag {
+  readonly key: keyof BenchOptions
+  readonly hint: string
+  readonly text: string
+  readonly defaultValue: string | undefined
+}
+
+const FLAGS: Record<string, Flag> = {
+  rounds: { key: 'rounds', hint: 'N', text: 'rounds; each round runs every broker once per scenario, alternating', defaultValue: '3' },
+  warmup: { key: 'warmupSeconds', hint: 'SECONDS', text: 'warm-up before each measured window', defaultValue: '1' },
+  seconds: { key: 'seconds', hint: 'SECONDS', text: 'measured window of each throughput and latency run', defaultValue: '4' },
+  only: { key: 'only', hint: 'LIST', text: 'scenarios to run, comma-separated (fan-in,fan-out,qos1,latency,connect,memory)', defaultValue: undefined },
+  brokers: { key: 'brokers', hint: 'LIST', text: 'brokers to run, comma-separated (troupe,aedes,mosquitto)', defaultValue: undefined },
+  mqtt: { key: 'mqtt', hint: '4|5', text: 'MQTT version of every load client: 4 is 3.1.1, 5 is 5.0 (brokers without 5.0 are skipped)', defaultValue: '4' },
+  payload: { key: 'payloadBytes', hint: 'BYTES', text: 'payload size of every PUBLISH (at least 8: latency stores a timestamp)', defaultValue: '16' },
+  'qos0-window': { key: 'qos0Window', hint: 'N', text: 'QoS 0 scenarios: messages in flight (sent, not yet read by every subscriber) across all publishers; 0 floods with no cap', defaultValue: '2000' },
+  publishers: { key: 'publishers', hint: 'N', text: 'fan-in publishers', defaultValue: '50' },
+  subscribers: { key: 'subscribers', hint: 'N', text: 'fan-out subscribers', defaultValue: '50' },
+  'qos1-publishers': { key: 'qos1Publishers', hint: 'N', text: 'QoS 1 publishers', defaultValue: '10' },
+  'qos1-window': { key: 'qos1Window', hint: 'N', text: 'unacknowledged QoS 1 PUBLISHes each publisher keeps in flight', defaultValue: '100' },
+  rate: { key: 'latencyRate', hint: 'MSGS', text: 'messages per second of the latency scenario', defaultValue: '5000' },
+  connections: { key: 'connections', hint: 'N', text: 'connections opened and closed by the connect scenario', defaultValue: '2000' },
+  parallel: { key: 'connectParallel', hint: 'N', text: 'connections the connect scenario has in progress at once', defaultValue: '32' },
+  idle: { key: 'idleConnections', hint: 'N', text: 'idle connections of the memory scenario', defaultValue: '10000' },
+  spin: { key: 'spin', hint: 'yes|no', text: 'keep the load process polling instead of sleeping, so brokers do not pay for waking an idle core', defaultValue: 'no' },
+  'node-args': { key: 'nodeArgs', hint: 'ARGS', text: 'extra node flags for Node-based brokers, space-separated (e.g. --node-args=--cpu-prof)', defaultValue: '' }
+}
+
+export function helpText (): string {
+  const rows: Array<readonly [string, string]> = Object.entries(FLAGS).map(([name, flag]) => [
+    `  --${name} ${flag.hint}`,
+    flag.defaultValue === undefined || flag.defaultValue === '' ? flag.text : `${flag.text} (default ${flag.defaultValue})`
+  ] as const)
+  rows.push(['  -h, --help', 'show this help'])
+  const width = Math.max(...rows.map(([flag]) => flag.length)) + 2
+  return [
+    'Usage: npm run bench -- [options]',
+    '',
+    'Runs Troupe, Aedes and Mosquitto side by side (broker on core 0, load on core 1) and',
+    'prints the median of each scenario per broker as a Markdown table on stdout.',
+    '',
+    'Options:',
+    ...rows.map(([flag, text]) => flag.padEnd(width) + text)
+  ].join('\n')
+}
+
+/** Parses argv; throws with a readable message on a bad value. Returns undefined for --help. */
+export function parseOptions (argv: readonly string[]): BenchOptions | undefined {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      ...Object.fromEntries(Object.keys(FLAGS).map(name => [name, { type: 'string' as const }])),
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  const given = values as Record<string, string | boolean | undefined>
+  if (given.help === true) return undefined
+  const text = (name: string): string | undefined => {
+    const value = given[name]
+    return typeof value === 'string' ? value : FLAGS[name]!.defaultValue
+  }
+  const number = (name: string, min: number): number => {
+    const value = Number(text(name))
+    if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number of at least ${min}, got "${String(text(name))}"`)
+    return value
+  }
+  const integer = (name: string, min: number): number => {
+    const value = number(name, min)
+    if (!Number.isInteger(value)) throw new Error(`--${name} must be a whole number, got "${String(text(name))}"`)
+    return value
+  }
+  const yesNo = (name: string): boolean => {
+    const value = text(name)
+    if (value !== 'yes' && value !== 'no') throw new Error(`--${name} must be yes or no, got "${String(value)}"`)
+    return value === 'yes'
+  }
+  const list = (name: string): string[] | undefined => text(name)?.split(',').map(item => item.trim()).filter(item => item !== '')
+  const mqtt = integer('mqtt', 4)
+  if (mqtt !== 4 && mqtt !== 5) throw new Error(`--mqtt must be 4 (3.1.1) or 5, got ${mqtt}`)
+  return {
+    rounds: integer('rounds', 1),
+    warmupSeconds: number('warmup', 0),
+    seconds: number('seconds', 0.1),
+    only: list('only'),
+    brokers: list('brokers'),
+    mqtt,
+    payloadBytes: integer('payload', 8),
+    qos0Window: integer('qos0-window', 0),
+    publishers: integer('publishers', 1),
+    subscribers: integer('subscribers', 1),
+    qos1Publishers: integer('qos1-publishers', 1),
+    qos1Window: integer('qos1-window', 1),
+    latencyRate: integer('rate', 1),
+    connections: integer('connections', 1),
+    connectParallel: integer('parallel', 1),
+    idleConnections: integer('idle', 1),
+    nodeArgs: (text('node-args') ?? '').split(' ').filter(arg => arg !== ''),
+    spin: yesNo('spin')
+  }
+}

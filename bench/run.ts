@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BrokerProcess, freePort } from './broker-process.js'
+import { BROKERS, type BrokerDefinition } from './brokers.js'
+import { killAll } from './children.js'
+import { describeEnvironment } from './environment.js'
+import { prepareLoadProcess, spinEventLoop } from './load-process.js'
+import { helpText, parseOptions, type BenchOptions } from './options.js'
+import { roundsTable, summaryTable, type Measurement } from './report.js'
+import type { Scenario } from './scenario.js'
+import { SCENARIOS } from './scenarios/index.js'
+
+/** Longest a single run may take beyond its warm-up and window before it counts as hung. */
+const RUN_SLACK_MS = 90_000
+
+/**
+ * `npm run bench`: every selected scenario, round after round, each round running every
+ * selected broker once in turn (A B C A B C ...), each run against a freshly started broker,
+ * so that drift on the machine spreads over all brokers alike. Progress goes to stderr, the
+ * Markdown tables to stdout.
+ */
+async function main (argv: readonly string[]): Promise<number> {
+  let options: BenchOptions | undefined
+  try {
+    options = parseOptions(argv)
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}\n\n${helpText()}`)
+    return 2
+  }
+  if (options === undefined) {
+    console.log(helpText())
+    return 0
+  }
+  const scenarios = pick(SCENARIOS, options.only, 'scenario')
+  const brokers = pick(BROKERS, options.brokers, 'broker')
+  const runnable = brokers.filter(broker => options.mqtt === 4 || broker.mqtt5)
+  for (const broker of brokers) {
+    if (!runnable.includes(broker)) log(`${broker.id} has no MQTT 5 support: skipped under --mqtt 5`)
+  }
+  const needsIdle = scenarios.some(scenario => scenario.id === 'memory') ? options.idleConnections : 0
+  for (const warning of prepareLoadProcess(needsIdle)) log(`warning: ${warning}`)
+
+  const started = new Date()
+  const environment = describeEnvironment()
+  log(`${started.toISOString()}: ${environment}`)
+  const workDir = mkdtempSync(join(tmpdir(), 'troupe-bench-'))
+  const measurements: Measurement[] = []
+  const stopSpinning = options.spin ? spinEventLoop() : undefined
+  try {
+    for (const scenario of scenarios) {
+      for (let round = 0; round < options.rounds; round++) {
+        for (const broker of runnable) {
+          measurements.push(await runOnce(scenario, broker, round, options, workDir))
+        }
+      }
+    }
+  } finally {
+    stopSpinning?.()
+    rmSync(workDir, { recursive: true, force: true })
+  }
+
+  const minutes = (Date.now() - started.getTime()) / 60_000
+  console.log([
+    `Run of ${started.toISOString().slice(0, 10)}, ${minutes.toFixed(1)} min: ${environment}.`,
+    `MQTT ${options.mqtt === 4 ? '3.1.1' : '5.0'}, ${options.payloadBytes}-byte payloads, ${options.rounds} rounds, ` +
+      `${options.warmupSeconds} s warm-up + ${options.seconds} s measured; QoS 0 window ${options.qos0Window === 0 ? 'none (flood)' : options.qos0Window}` +
+      `${options.spin ? ', spinning load' : ''}; broker on core 0, load on core 1. Median of the rounds:`,
+    '',
+    summaryTable(scenarios, brokers, measurements),
+    '',
+    'Every round:',
+    '',
+    roundsTable(scenarios, brokers, measurements, options.rounds)
+  ].join('\n'))
+  const failed = measurements.filter(m => m.values === undefined).length
+  if (failed > 0) log(`${failed} run(s) failed: see the errors above`)
+  return failed > 0 ? 1 : 0
+}
+
+/** One scenario against one fresh broker; a failure is logged and recorded, and the bench goes on. */
+async function runOnce (scenario: Scenario, broker: BrokerDefinition, round: number, options: BenchOptions, workDir: string): Promise<Measurement> {
+  const tag = `[${scenario.id} ${round + 1}/${options.rounds}] ${broker.id.padEnd(10)}`
+  const port = await freePort()
+  let running: BrokerProcess | undefined
+  try {
+    running = await BrokerProcess.start(broker.id, broker.launch({ port, tuning: scenario.tuning, workDir, nodeArgs: options.nodeArgs }), port)
+    const limitMs = (options.warmupSeconds + options.seconds) * 1000 + RUN_SLACK_MS
+    const outcome = await withTimeout(scenario.run({ broker: running, options, runId: `b${round}${scenario.id}` }), limitMs, `${scenario.id} on ${broker.id}`)
+    const shown = scenario.metrics
+      .map(metric => `${outcome.values[metric.key]!.toLocaleString('en-US', { maximumFractionDigits: metric.decimals })} ${metric.unit}`)
+      .join(', ')
+    log(`${tag} ${shown}  (${outcome.detail})`)
+    return { scenario, broker, round, values: outcome.values }
+  } catch (error) {
+    log(`${tag} FAILED: ${(error as Error).stack ?? String(error)}`)
+    return { scenario, broker, round, values: undefined }
+  } finally {
+    await running?.stop()
+  }
+}
+
+async function withTimeout<T> (work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([work, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The entries named in `ids` (in table order), or all of them; an unknown name is an error. */
+function pick<T extends { readonly id: string }> (table: readonly T[], ids: readonly string[] | undefined, kind: string): T[] {
+  if (ids === undefined) return [...table]
+  for (const id of ids) {
+    if (!table.some(entry => entry.id === id)) throw new Error(`unknown ${kind} "${id}"; known: ${table.map(entry => entry.id).join(', ')}`)
+  }
+  return table.filter(entry => ids.includes(entry.id))
+}
+
+function log (line: string): void {
+  process.stderr.write(`${line}\n`)
+}
+
+let exitCode = 1
+try {
+  exitCode = await main(process.argv.slice(2))
+} catch (error) {
+  log(`bench: ${(error as Error).message}`)
+} finally {
+  killAll()
+}
+process.exit(exitCode)
