@@ -5,6 +5,7 @@ import { createActor } from 'xstate'
 import { allowAnonymous, type Authenticator } from '../actors/connection/authenticator.js'
 import type { BrokerServices, ConnectionSettings, TrafficCounters } from '../actors/connection/broker-services.js'
 import { Connection } from '../actors/connection/connection.js'
+import { connectionSupervisorMachine, type ConnectionSupervisor } from '../actors/connection/connection-supervisor.machine.js'
 import { createMessage } from '../actors/router/message.js'
 import { Router } from '../actors/router/router.js'
 import { routerMachine } from '../actors/router/router.machine.js'
@@ -38,6 +39,7 @@ export class Broker implements BrokerServices {
   readonly log: Logger
   readonly connections = new Set<Connection>()
   readonly persistence: PersistenceActor
+  readonly supervisor: ConnectionSupervisor
   readonly startedAt = Date.now()
   private readonly store: Store
   private readonly listener: TcpListener
@@ -58,6 +60,7 @@ export class Broker implements BrokerServices {
       maxTopicAlias: config.maxTopicAlias
     }
     this.persistence = createActor(persistenceMachine, { input: { store: this.store } })
+    this.supervisor = createActor(connectionSupervisorMachine, { input: { log: this.log } })
     this.router = new Router(createActor(routerMachine, {
       input: {
         onRetainedChange: (topic, message) => this.write(message === undefined
@@ -82,6 +85,7 @@ export class Broker implements BrokerServices {
     const broker = new Broker(options.config, options)
     await broker.store.open()
     broker.persistence.start()
+    broker.supervisor.start()
     broker.router.actor.start()
     await broker.restore()
     broker.address = await broker.listener.listen()
@@ -117,6 +121,7 @@ export class Broker implements BrokerServices {
     await listenerClosed
     await persist(this.persistence, [])
     this.persistence.stop()
+    this.supervisor.stop()
     this.router.actor.send({ type: 'router.stop' })
     await this.store.close()
     this.log.info('broker stopped')

@@ -3,6 +3,7 @@ import type { Router } from '../router/router.js'
 import type { SessionRegistry } from '../session/session-registry.js'
 import type { DropReason } from '../session/session.js'
 import type { Authenticator } from './authenticator.js'
+import type { ConnectionSupervisor } from './connection-supervisor.machine.js'
 
 /** Limits and timings every connection follows. */
 export interface ConnectionSettings {
@@ -42,6 +43,8 @@ export interface BrokerServices {
   readonly authenticator: Authenticator
   readonly counters: TrafficCounters
   readonly log: Logger
+  /** The parent actor every connection actor is created under. */
+  readonly supervisor: ConnectionSupervisor
   /** A client id for a client that connected without one [MQTT-3.1.3-6]. */
   assignClientId (): string
   /** Persists a durable session's subscriptions after they change. */

@@ -50,7 +50,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.remoteAddress = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`
     this.reader = new PacketReader(broker.settings.maxPacketSize)
     this.outbox = new Outbox(socket, broker.settings.outboxHighWaterMark, () => this.sessionRef?.drain())
-    this.actor = createActor(connectionMachine, { input: { driver: this } })
+    this.actor = createActor(connectionMachine, { input: { driver: this }, parent: broker.supervisor })
   }
 
   start (): void {
@@ -129,7 +129,8 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
 
   openSession (verdict: AcceptedConnect): void {
     this.accepted = verdict
-    this.aliases = new TopicAliases(this.broker.settings.maxTopicAlias, verdict.clientTopicAliasMaximum)
+    // Only MQTT 5 has topic aliases; older clients do not pay for the tables.
+    if (verdict.protocol.reasonCodes) this.aliases = new TopicAliases(this.broker.settings.maxTopicAlias, verdict.clientTopicAliasMaximum)
     const { session, sessionPresent } = this.broker.sessions.claim(verdict.clientId, verdict.cleanStart, verdict.sessionExpiry, this)
     this.sessionRef = session
     this.broker.counters.connectionsAccepted++

@@ -6,6 +6,7 @@ import { createActor } from 'xstate'
 import { allowAnonymous } from '../../actors/connection/authenticator.js'
 import type { BrokerServices } from '../../actors/connection/broker-services.js'
 import type { ConnectionLink } from '../../actors/connection/connection-link.js'
+import { connectionSupervisorMachine } from '../../actors/connection/connection-supervisor.machine.js'
 import { dispatchPacket } from '../../actors/connection/dispatch-packet.js'
 import { inspectConnect, type AcceptedConnect } from '../../actors/connection/handlers/connect.js'
 import { capabilitiesFor } from '../../actors/connection/protocol/protocol-version.js'
@@ -51,6 +52,7 @@ function brokerServices (): BrokerServices {
     authenticator: allowAnonymous,
     counters: createTrafficCounters(),
     log: pino({ level: 'silent' }),
+    supervisor: createActor(connectionSupervisorMachine, { input: { log: pino({ level: 'silent' }) } }),
     assignClientId: () => 'assigned',
     saveSession: () => {}
   }
