@@ -6,6 +6,7 @@ import type { AcceptedConnect, RefusedConnect } from './handlers/connect.js'
 /** Every way a connection ends, each carrying why. */
 export type CloseEvent =
   | { type: 'socket.closed', reason: CloseReason }
+  | { type: 'connect.timeout', reason: CloseReason }
   | { type: 'keepalive.expired', reason: CloseReason }
   | { type: 'protocol.violated', reason: CloseReason }
   | { type: 'client.disconnected', reason: CloseReason }
@@ -25,7 +26,9 @@ export type ConnectionEvent =
  * The machine decides; the driver does.
  */
 export interface ConnectionDriver {
-  readonly connectTimeoutMs: number
+  /** Starts the CONNECT deadline; when it passes, the driver sends `connect.timeout`. */
+  startConnectTimer (): void
+  stopConnectTimer (): void
   /** Checks a CONNECT packet; no side effects. */
   inspectConnect (packet: Packet): AcceptedConnect | RefusedConnect
   /** False when the broker lets everyone in and the client asked for no authentication exchange. */

@@ -40,9 +40,6 @@ export const connectionMachine = setup({
     events: {} as ConnectionEvent,
     input: {} as { driver: ConnectionDriver }
   },
-  delays: {
-    connectTimeout: ({ context }) => context.driver.connectTimeoutMs
-  },
   actors: {
     authenticate: fromPromise<AuthenticationVerdict, { driver: ConnectionDriver, connect: AcceptedConnect }>(
       async ({ input }) => await input.driver.authenticate(input.connect)
@@ -86,9 +83,6 @@ export const connectionMachine = setup({
     recordAuthenticationFailure: assign({
       closeReason: () => closeReason('connect-refused', 'the authentication provider failed')
     }),
-    recordConnectTimeout: assign({
-      closeReason: () => closeReason('connect-timeout', 'no CONNECT within the connect timeout')
-    }),
     openSession: ({ context }) => {
       if (context.connect !== undefined) context.driver.openSession(context.connect)
     },
@@ -97,12 +91,13 @@ export const connectionMachine = setup({
       const reason = context.driver.dispatch(context.pending)
       if (reason !== undefined) self.send(closeEventFor(reason))
     },
-    releasePending: assign({ pending: () => [] }),
     dispatchPackets: ({ context, event, self }) => {
       if (event.type !== 'packets.received') return
       const reason = context.driver.dispatch(event.packets)
       if (reason !== undefined) self.send(closeEventFor(reason))
     },
+    startConnectTimer: ({ context }) => context.driver.startConnectTimer(),
+    stopConnectTimer: ({ context }) => context.driver.stopConnectTimer(),
     startKeepAlive: ({ context }) => context.driver.startKeepAlive(),
     stopKeepAlive: ({ context }) => context.driver.stopKeepAlive(),
     finish: ({ context }) => {
@@ -115,8 +110,11 @@ export const connectionMachine = setup({
   initial: 'awaitingConnect',
   states: {
     awaitingConnect: {
-      after: { connectTimeout: { target: 'closed', actions: 'recordConnectTimeout' } },
+      // Timers are the driver's (plain timeouts), not xstate delayed events: cheaper per connection.
+      entry: 'startConnectTimer',
+      exit: 'stopConnectTimer',
       on: {
+        'connect.timeout': closeTransition,
         'packets.received': { actions: 'inspectConnect' },
         // Most brokers let everyone in: then no authentication actor is started at all.
         'connect.accepted': [
@@ -154,7 +152,7 @@ export const connectionMachine = setup({
     connected: {
       // The keep-alive is a plain timer of the driver's, not an invoked actor: it costs a
       // connection nothing but the timer.
-      entry: ['openSession', 'startKeepAlive', 'dispatchPending', 'releasePending'],
+      entry: ['openSession', 'startKeepAlive', 'dispatchPending'],
       exit: 'stopKeepAlive',
       on: {
         'packets.received': { actions: 'dispatchPackets' },

@@ -21,6 +21,7 @@ import type { ProtocolCapabilities } from './protocol/protocol-version.js'
 import { connackCode } from './protocol/reason-codes.js'
 import { TopicAliases } from './protocol/topic-aliases.js'
 import { NO_EXTRAS, publishEncoder, type V5Extras } from './publish-encoder.js'
+import { serverDisconnectFor } from './server-disconnect.js'
 
 /** CONNACK with return code 1, as MQTT 3.1/3.1.1 encode it, for a client whose level the parser refused. */
 const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01])
@@ -44,6 +45,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   private sessionRef: Session | undefined
   private aliases: TopicAliases | undefined
   private keepAlive: KeepAliveWatch | undefined
+  private connectTimer: NodeJS.Timeout | undefined
   private finished = false
 
   constructor (private readonly socket: Socket, readonly broker: BrokerServices, private readonly onFinished: (connection: Connection) => void) {
@@ -97,8 +99,17 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
 
   // --- ConnectionDriver: what the machine asks for ---
 
-  get connectTimeoutMs (): number {
-    return this.broker.settings.connectTimeoutMs
+  startConnectTimer (): void {
+    this.connectTimer = setTimeout(() => this.actor.send({
+      type: 'connect.timeout',
+      reason: closeReason('connect-timeout', 'no CONNECT within the connect timeout')
+    }), this.broker.settings.connectTimeoutMs)
+    this.connectTimer.unref()
+  }
+
+  stopConnectTimer (): void {
+    clearTimeout(this.connectTimer)
+    this.connectTimer = undefined
   }
 
   inspectConnect (packet: Packet): AcceptedConnect | RefusedConnect {
@@ -171,7 +182,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     if (session !== undefined) this.broker.sessions.release(session, this, delayedWill)
     if (will !== undefined && delayedWill === undefined) this.publishWill(will.message)
     if (this.accepted?.protocol.reasonCodes === true && this.shouldSendDisconnect(reason)) {
-      this.send({ cmd: 'disconnect', reasonCode: reason.reasonCode, properties: { reasonString: reason.detail } })
+      this.send(serverDisconnectFor(reason, this.accepted.clientMaximumPacketSize))
     }
     this.outbox.close()
     this.socket.end()

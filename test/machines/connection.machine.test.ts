@@ -17,7 +17,16 @@ class RecordingDriver implements ConnectionDriver {
   finishedWith: CloseReason | undefined
   verdict: AuthenticationVerdict = { allowed: true }
   closeOn: Packet['cmd'] | undefined
-  connectTimeoutMs = settings.connectTimeoutMs
+  /** The actor driven, so the timers can send it their events as the real driver does. */
+  actor: { send: (event: { type: 'connect.timeout', reason: CloseReason }) => void } | undefined
+  private connectTimer: NodeJS.Timeout | undefined
+  startConnectTimer (): void {
+    this.connectTimer = setTimeout(() => this.actor?.send({ type: 'connect.timeout', reason: closeReason('connect-timeout', 'test') }), settings.connectTimeoutMs)
+  }
+
+  stopConnectTimer (): void {
+    clearTimeout(this.connectTimer)
+  }
   inspectConnect (packet: Packet) {
     this.calls.push('inspectConnect')
     return inspectConnect(packet as Extract<Packet, { cmd: 'connect' }>, settings, () => 'assigned-id')
@@ -67,6 +76,7 @@ const connect = (fields: Record<string, unknown> = {}): Packet => ({ cmd: 'conne
 
 function start (driver = new RecordingDriver()) {
   const actor = createActor(connectionMachine, { input: { driver } })
+  driver.actor = actor
   actor.start()
   return { actor, driver }
 }
