@@ -5,6 +5,7 @@ import { createActor } from 'xstate'
 import { allowAnonymous, type Authenticator } from '../actors/connection/authenticator.js'
 import type { BrokerServices, ConnectionSettings, TrafficCounters } from '../actors/connection/broker-services.js'
 import { Connection } from '../actors/connection/connection.js'
+import { KeepAliveSweeper } from '../actors/connection/keep-alive.js'
 import { connectionSupervisorMachine, type ConnectionSupervisor } from '../actors/connection/connection-supervisor.machine.js'
 import { createMessage } from '../actors/router/message.js'
 import { Router } from '../actors/router/router.js'
@@ -40,6 +41,7 @@ export class Broker implements BrokerServices {
   readonly connections = new Set<Connection>()
   readonly persistence: PersistenceActor
   readonly supervisor: ConnectionSupervisor
+  readonly keepAlive = new KeepAliveSweeper()
   readonly startedAt = Date.now()
   private readonly store: Store
   private readonly listener: TcpListener
@@ -118,6 +120,7 @@ export class Broker implements BrokerServices {
     const listenerClosed = this.listener.close()
     for (const connection of [...this.connections]) connection.shutdown()
     this.sessions.close()
+    this.keepAlive.stop()
     await listenerClosed
     await persist(this.persistence, [])
     this.persistence.stop()

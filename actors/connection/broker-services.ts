@@ -4,6 +4,7 @@ import type { SessionRegistry } from '../session/session-registry.js'
 import type { DropReason } from '../session/session.js'
 import type { Authenticator } from './authenticator.js'
 import type { ConnectionSupervisor } from './connection-supervisor.machine.js'
+import type { KeepAliveSweeper } from './keep-alive.js'
 
 /** Limits and timings every connection follows. */
 export interface ConnectionSettings {
@@ -43,6 +44,8 @@ export interface BrokerServices {
   readonly authenticator: Authenticator
   readonly counters: TrafficCounters
   readonly log: Logger
+  /** Watches every connection for silence past its keep-alive. */
+  readonly keepAlive: KeepAliveSweeper
   /** The parent actor every connection actor is created under. */
   readonly supervisor: ConnectionSupervisor
   /** A client id for a client that connected without one [MQTT-3.1.3-6]. */

@@ -14,9 +14,10 @@ import { connectionMachine, type ConnectionActor } from './connection.machine.js
 import { dispatchPacket } from './dispatch-packet.js'
 import { connackFor } from './handlers/connack.js'
 import { inspectConnect, type AcceptedConnect, type RefusedConnect } from './handlers/connect.js'
-import { KeepAliveWatch } from './keep-alive.js'
+import type { KeepAliveSubject } from './keep-alive.js'
 import { Outbox } from './outbox.js'
 import { PacketReader } from './packet-reader.js'
+import { acknowledgement } from './protocol/acknowledgement.js'
 import type { ProtocolCapabilities } from './protocol/protocol-version.js'
 import { connackCode } from './protocol/reason-codes.js'
 import { TopicAliases } from './protocol/topic-aliases.js'
@@ -34,17 +35,17 @@ const CLOSE_GRACE_MS = 1000
  * chunks into machine events, carries out what the machine decides, and is the session's
  * owner while the client is online.
  */
-export class Connection implements ConnectionDriver, ConnectionLink, SessionTenant {
+export class Connection implements ConnectionDriver, ConnectionLink, SessionTenant, KeepAliveSubject {
   readonly actor: ConnectionActor
   readonly remoteAddress: string
   readonly connectedAt = Date.now()
   private readonly reader: PacketReader
   private readonly outbox: Outbox
-  private lastActivityAt = performance.now()
+  lastActivityAt = performance.now()
+  keepAliveTimeoutMs = 0
   private accepted: AcceptedConnect | undefined
   private sessionRef: Session | undefined
   private aliases: TopicAliases | undefined
-  private keepAlive: KeepAliveWatch | undefined
   private connectTimer: NodeJS.Timeout | undefined
   private finished = false
 
@@ -161,15 +162,19 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   startKeepAlive (): void {
     const keepAlive = this.accepted?.keepAlive ?? 0
     if (keepAlive === 0) return
-    this.keepAlive = new KeepAliveWatch(() => this.lastActivityAt, keepAlive * 1500, () => this.actor.send({
-      type: 'keepalive.expired',
-      reason: closeReason('keepalive-timeout', 'no packet within 1.5 times the keep-alive period [MQTT-3.1.2-24]')
-    }))
+    this.keepAliveTimeoutMs = keepAlive * 1500
+    this.broker.keepAlive.watch(this)
   }
 
   stopKeepAlive (): void {
-    this.keepAlive?.stop()
-    this.keepAlive = undefined
+    this.broker.keepAlive.unwatch(this)
+  }
+
+  keepAliveExpired (): void {
+    this.actor.send({
+      type: 'keepalive.expired',
+      reason: closeReason('keepalive-timeout', 'no packet within 1.5 times the keep-alive period [MQTT-3.1.2-24]')
+    })
   }
 
   finish (reason: CloseReason): void {
@@ -220,7 +225,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   }
 
   sendPubrel (packetId: number): void {
-    this.send({ cmd: 'pubrel', messageId: packetId })
+    this.send(acknowledgement(this.protocol, 'pubrel', packetId))
   }
 
   takeOver (): void {

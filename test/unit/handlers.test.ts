@@ -8,6 +8,7 @@ import type { BrokerServices } from '../../actors/connection/broker-services.js'
 import type { ConnectionLink } from '../../actors/connection/connection-link.js'
 import { connectionSupervisorMachine } from '../../actors/connection/connection-supervisor.machine.js'
 import { dispatchPacket } from '../../actors/connection/dispatch-packet.js'
+import { KeepAliveSweeper } from '../../actors/connection/keep-alive.js'
 import { inspectConnect, type AcceptedConnect } from '../../actors/connection/handlers/connect.js'
 import { capabilitiesFor } from '../../actors/connection/protocol/protocol-version.js'
 import { TopicAliases } from '../../actors/connection/protocol/topic-aliases.js'
@@ -52,6 +53,7 @@ function brokerServices (): BrokerServices {
     authenticator: allowAnonymous,
     counters: createTrafficCounters(),
     log: pino({ level: 'silent' }),
+    keepAlive: new KeepAliveSweeper(),
     supervisor: createActor(connectionSupervisorMachine, { input: { log: pino({ level: 'silent' }) } }),
     assignClientId: () => 'assigned',
     saveSession: () => {}
