@@ -27,7 +27,7 @@ import { serverDisconnectFor } from './server-disconnect.js'
 /** CONNACK with return code 1, as MQTT 3.1/3.1.1 encode it, for a client whose level the parser refused. */
 const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01])
 
-/** How long a closing socket may take to flush before it is destroyed. */
+/** How long a closing socket may take to flush and be closed by the client before it is destroyed. */
 const CLOSE_GRACE_MS = 1000
 
 /**
@@ -37,7 +37,7 @@ const CLOSE_GRACE_MS = 1000
  */
 export class Connection implements ConnectionDriver, ConnectionLink, SessionTenant, KeepAliveSubject {
   readonly actor: ConnectionActor
-  readonly remoteAddress: string
+  private address: string | undefined
   readonly connectedAt = Date.now()
   private readonly reader: PacketReader
   private readonly outbox: Outbox
@@ -50,7 +50,6 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   private finished = false
 
   constructor (private readonly socket: Socket, readonly broker: BrokerServices, private readonly onFinished: (connection: Connection) => void) {
-    this.remoteAddress = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`
     this.reader = new PacketReader(broker.settings.maxPacketSize)
     this.outbox = new Outbox(socket, broker.settings.outboxHighWaterMark, () => this.sessionRef?.drain())
     this.actor = createActor(connectionMachine, { input: { driver: this }, parent: broker.supervisor })
@@ -63,6 +62,12 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     socket.on('error', error => this.end({ type: 'socket.closed', reason: closeReason('socket-error', error.message) }))
     socket.on('close', () => this.end({ type: 'socket.closed', reason: closeReason('socket-closed', 'the client closed the connection') }))
     this.actor.start()
+  }
+
+  /** `host:port` of the client; looked up on first use (it costs a system call). */
+  get remoteAddress (): string {
+    this.address ??= `${this.socket.remoteAddress ?? 'unknown'}:${this.socket.remotePort ?? 0}`
+    return this.address
   }
 
   get clientId (): string {
@@ -147,7 +152,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.sessionRef = session
     this.broker.counters.connectionsAccepted++
     this.send(connackFor(verdict, sessionPresent, this.broker.settings))
-    this.broker.log.info({ clientId: verdict.clientId, address: this.remoteAddress, protocol: verdict.protocol.name, sessionPresent, keepAlive: verdict.keepAlive }, 'client connected')
+    if (this.broker.log.isLevelEnabled('info')) this.broker.log.info({ clientId: verdict.clientId, address: this.remoteAddress, protocol: verdict.protocol.name, sessionPresent, keepAlive: verdict.keepAlive }, 'client connected')
     session.resume()
   }
 
@@ -190,10 +195,13 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
       this.send(serverDisconnectFor(reason, this.accepted.clientMaximumPacketSize))
     }
     this.outbox.close()
+    // A half-close lets the client read what was sent last (CONNACK, DISCONNECT) before the
+    // connection goes; destroying now could reset it first. A client that never closes its
+    // side is cut off after a grace period.
     this.socket.end()
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref()
     const level = reason.kind === 'client-disconnect' || reason.kind === 'server-shutdown' ? 'info' : 'warn'
-    log[level]({ clientId: this.clientId || undefined, address: this.remoteAddress, reason: reason.kind, detail: reason.detail }, 'client disconnected')
+    if (log.isLevelEnabled(level)) log[level]({ clientId: this.clientId || undefined, address: this.remoteAddress, reason: reason.kind, detail: reason.detail }, 'client disconnected')
     this.onFinished(this)
   }
 

@@ -40,6 +40,7 @@ export class Router {
   }
 
   forget (session: Session): void {
+    if (session.subscriptions.size === 0) return
     this.actor.send({ type: 'session.discarded', session })
   }
 
