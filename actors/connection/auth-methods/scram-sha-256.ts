@@ -113,10 +113,11 @@ interface AwaitedProof {
  *   ┌───────────────────────┐  client-first ok   ┌───────────────────────┐  client-final ok   ┌──────┐
  *   │ awaiting-client-first │ ─────────────────▶ │ awaiting-client-final │ ─────────────────▶ │ done │
  *   └───────────────────────┘  → continue with   └───────────────────────┘  → success with    └──────┘
- *          │    (working while     server-first          │                   server-final       ▲
- *          │     the store is asked)                     │                                      │
- *          └─────────────── malformed, refused, bad proof, store error → failure ───────────────┘
+ *               │                server-first                │                server-final      ▲
+ *               └──── malformed, refused, bad proof, store error: failure ───┴──────────────────┘
  *
+ * Between a step's start and its answer the exchange is `working` (client-first waits there for
+ * the credential store).
  * In `done`, or while `working`, any step fails with 0x82 Protocol Error (and a step arriving
  * while `working` ends the exchange, so the step being worked on fails too).
  */
