@@ -66,6 +66,9 @@ export class StrictParser extends MqttPacketParser {
 
   override _parseProperties (): Record<string, unknown> | false {
     const scope = this.propertyScope()
+    // A DISCONNECT may end before its Property Length (Remaining Length 0 or 1, as Mosquitto
+    // and Paho send it), which then counts as 0 (MQTT 5.0 section 3.14.2.2.1).
+    if (scope === 'disconnect' && this._pos >= this.packet.length) return {}
     const length = this._parseVarByteNum()
     if (length === false) return this.fail(closeReason('malformed-packet', 'property length is not a valid variable byte integer'), false)
     const end = this._pos + length

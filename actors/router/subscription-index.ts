@@ -19,6 +19,11 @@ export interface Match<S extends Subscriber> {
   subscription: Subscription
   /** v5: every matching subscription's identifier, so one delivery carries them all. */
   subscriptionIds: number[] | undefined
+  /**
+   * Every matching subscription of this subscriber when there are several (undefined for one),
+   * so a subscription with No Local can leave the subscriber's own messages to the others.
+   */
+  merged: Subscription[] | undefined
   /** The shared subscription (`$share/name/filter`) that chose this subscriber, if any. */
   readonly sharedGroup: string | undefined
 }
@@ -254,6 +259,7 @@ function matchOf<S extends Subscriber> (entry: Entry<S> | GroupEntry<S>): Match<
     qos: subscription.qos,
     subscription,
     subscriptionIds: subscription.subscriptionId !== undefined ? [subscription.subscriptionId] : undefined,
+    merged: undefined,
     sharedGroup: 'group' in entry ? entry.group.key : undefined
   }
 }
@@ -265,6 +271,7 @@ function groupKey (shareName: string): string {
 
 /** Folds another matching subscription of the same subscriber into its match [MQTT-3.3.5-1]. */
 function merge<S extends Subscriber> (match: Match<S>, subscription: Subscription): void {
+  (match.merged ??= [match.subscription]).push(subscription)
   if (subscription.subscriptionId !== undefined) (match.subscriptionIds ??= []).push(subscription.subscriptionId)
   if (subscription.qos > match.qos) {
     match.qos = subscription.qos

@@ -5,8 +5,9 @@ import { ReasonCode } from '../protocol/reason-codes.js'
 
 /**
  * DISCONNECT: the client leaves cleanly, so its will is discarded [MQTT-3.14.4-3], unless a
- * v5 client asks for it with reason 0x04. A v5 client may also change its session expiry
- * here, but not from 0 to more [MQTT-3.14.2-2 (v5)].
+ * v5 client asks for it with reason 0x04 or reports an error (0x80 and up): only a normal
+ * disconnection (0x00) deletes the will [MQTT-3.1.2-8 (v5)]. A v5 client may also change its
+ * session expiry here, but not from 0 to more [MQTT-3.14.2-2 (v5)].
  */
 export function handleDisconnect (link: ConnectionLink, packet: IDisconnectPacket): CloseReason {
   const expiry = packet.properties?.sessionExpiryInterval
@@ -16,8 +17,11 @@ export function handleDisconnect (link: ConnectionLink, packet: IDisconnectPacke
     }
     link.session.expiryInterval = Math.min(expiry, link.broker.settings.maxSessionExpiry)
   }
-  if (link.protocol.reasonCodes && packet.reasonCode === ReasonCode.DisconnectWithWill) {
-    return closeReason('client-disconnect-with-will', 'client sent DISCONNECT asking for its will')
+  const reasonCode = packet.reasonCode ?? ReasonCode.NormalDisconnection
+  if (link.protocol.reasonCodes && reasonCode !== ReasonCode.NormalDisconnection) {
+    return closeReason('client-disconnect-with-will', reasonCode === ReasonCode.DisconnectWithWill
+      ? 'client sent DISCONNECT asking for its will'
+      : `client sent DISCONNECT with error 0x${reasonCode.toString(16)}`)
   }
   return closeReason('client-disconnect', 'client sent DISCONNECT')
 }

@@ -4,6 +4,7 @@ import { createMessage, type MessageProperties } from '../../router/message.js'
 import { hasWildcard, topicNameProblem } from '../../router/topic-rules.js'
 import { closeReason, type CloseReason } from '../close-reason.js'
 import type { ConnectionLink } from '../connection-link.js'
+import { acknowledgement } from '../protocol/acknowledgement.js'
 import { ReasonCode } from '../protocol/reason-codes.js'
 
 /**
@@ -38,7 +39,7 @@ export function handlePublish (link: ConnectionLink, packet: IPublishPacket): Cl
 
   const messageId = packet.messageId!
   if (packet.qos === 2 && session.awaitingRelease.has(messageId)) {
-    link.send({ cmd: 'pubrec', messageId })
+    link.send(acknowledgement(protocol, 'pubrec', messageId))
     return undefined
   }
   if (protocol.reasonCodes && packet.qos === 2 && session.awaitingRelease.size >= broker.settings.receiveMaximum) {
@@ -66,9 +67,8 @@ export function handlePublish (link: ConnectionLink, packet: IPublishPacket): Cl
   return undefined
 }
 
-/** PUBACK for QoS 1, PUBREC for QoS 2; v3 acknowledgements have no reason code. */
+/** PUBACK for QoS 1, PUBREC for QoS 2. */
 function acknowledge (link: ConnectionLink, qos: number, messageId: number, reasonCode: number): void {
   if (qos === 0) return
-  const cmd = qos === 1 ? 'puback' : 'pubrec'
-  link.send(link.protocol.reasonCodes && reasonCode !== ReasonCode.Success ? { cmd, messageId, reasonCode } : { cmd, messageId })
+  link.send(acknowledgement(link.protocol, qos === 1 ? 'puback' : 'pubrec', messageId, reasonCode))
 }

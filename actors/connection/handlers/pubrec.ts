@@ -1,6 +1,7 @@
 import type { IPubrecPacket } from 'mqtt-packet'
 import type { CloseReason } from '../close-reason.js'
 import type { ConnectionLink } from '../connection-link.js'
+import { acknowledgement } from '../protocol/acknowledgement.js'
 import { ReasonCode } from '../protocol/reason-codes.js'
 
 /** PUBREC: the client has a QoS 2 delivery; answer PUBREL and wait for PUBCOMP [MQTT-4.3.3-1]. */
@@ -9,8 +10,6 @@ export function handlePubrec (link: ConnectionLink, packet: IPubrecPacket): Clos
   // so the client can finish its side of the flow rather than hold the id forever.
   const known = link.session.received(packet.messageId!)
   // v5 tells the client the id was not found [MQTT-3.6.2-1 (v5)]; v3 PUBREL has no reason code.
-  link.send(known || !link.protocol.reasonCodes
-    ? { cmd: 'pubrel', messageId: packet.messageId! }
-    : { cmd: 'pubrel', messageId: packet.messageId!, reasonCode: ReasonCode.PacketIdentifierNotFound })
+  link.send(acknowledgement(link.protocol, 'pubrel', packet.messageId!, known ? ReasonCode.Success : ReasonCode.PacketIdentifierNotFound))
   return undefined
 }
