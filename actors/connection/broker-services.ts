@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Router } from '../router/router.js'
 import type { SessionRegistry } from '../session/session-registry.js'
 import type { DropReason } from '../session/session.js'
+import type { AuthMethod } from './auth-methods/auth-method.js'
 import type { Authenticator } from './authenticator.js'
 import type { ConnectionSupervisor } from './connection-supervisor.machine.js'
 import type { KeepAliveSweeper } from './keep-alive.js'
@@ -42,6 +43,8 @@ export interface BrokerServices {
   readonly sessions: SessionRegistry
   readonly settings: ConnectionSettings
   readonly authenticator: Authenticator
+  /** MQTT 5 enhanced authentication methods by name (SCRAM-SHA-256, ...); empty when none is offered. */
+  readonly authMethods: ReadonlyMap<string, AuthMethod>
   readonly counters: TrafficCounters
   readonly log: Logger
   /** Watches every connection for silence past its keep-alive. */

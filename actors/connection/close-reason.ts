@@ -14,6 +14,7 @@ export type CloseKind =
   | 'receive-maximum-exceeded'
   | 'payload-format-invalid'
   | 'connect-refused'
+  | 'not-authorized'
   | 'session-taken-over'
   | 'server-shutdown'
   | 'administrative-action'
@@ -43,6 +44,7 @@ const REASON_CODES: Readonly<Record<CloseKind, number>> = {
   'receive-maximum-exceeded': ReasonCode.ReceiveMaximumExceeded,
   'payload-format-invalid': ReasonCode.PayloadFormatInvalid,
   'connect-refused': ReasonCode.UnspecifiedError,
+  'not-authorized': ReasonCode.NotAuthorized,
   'session-taken-over': ReasonCode.SessionTakenOver,
   'server-shutdown': ReasonCode.ServerShuttingDown,
   'administrative-action': ReasonCode.AdministrativeAction

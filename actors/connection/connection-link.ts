@@ -1,5 +1,6 @@
 import type { Packet } from 'mqtt-packet'
 import type { Session } from '../session/session.js'
+import type { CloseReason } from './close-reason.js'
 import type { BrokerServices } from './broker-services.js'
 import type { AcceptedConnect } from './handlers/connect.js'
 import type { ProtocolCapabilities } from './protocol/protocol-version.js'
@@ -18,6 +19,10 @@ export interface ConnectionLink {
   readonly connect: AcceptedConnect
   readonly topicAliases: TopicAliases
   readonly broker: BrokerServices
+  /** Starts a re-authentication (AUTH 0x19); a close reason when it cannot start. */
+  reauthenticate (packet: Extract<Packet, { cmd: 'auth' }>): CloseReason | undefined
+  /** Feeds an AUTH 0x18 to the exchange under way; one that no exchange awaited ends the connection. */
+  receiveAuth (packet: Extract<Packet, { cmd: 'auth' }>): void
   /** Encodes and queues a control packet for this connection's socket. */
   send (packet: Packet): void
 }

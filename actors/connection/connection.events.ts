@@ -34,6 +34,8 @@ export interface ConnectionDriver {
   /** False when the broker lets everyone in and the client asked for no authentication exchange. */
   needsAuthentication (verdict: AcceptedConnect): boolean
   authenticate (verdict: AcceptedConnect): Promise<AuthenticationVerdict>
+  /** An AUTH packet that arrived while authenticating; one that no exchange awaited ends the connection. */
+  receiveAuth (packet: Extract<Packet, { cmd: 'auth' }>): void
   /** Sends CONNACK with a refusal code (where the protocol has one). */
   refuse (verdict: RefusedConnect | { protocol: AcceptedConnect['protocol'], connackReason: number }): void
   /** Claims or takes over the session, sends CONNACK, resumes what the session had pending. */

@@ -63,8 +63,15 @@ export const connectionMachine = setup({
       enqueue.raise(verdict.accepted ? { type: 'connect.accepted', verdict, rest } : { type: 'connect.refused', verdict })
     }),
     holdConnect: assign(({ event }) => event.type === 'connect.accepted' ? { connect: event.verdict, pending: event.rest } : {}),
-    holdPackets: assign({
-      pending: ({ context, event }) => event.type === 'packets.received' ? [...context.pending, ...event.packets] : context.pending
+    /** AUTH packets feed the running exchange; anything else waits for the outcome. */
+    holdPackets: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'packets.received') return
+      const held: Packet[] = []
+      for (const packet of event.packets) {
+        if (packet.cmd === 'auth') enqueue(() => context.driver.receiveAuth(packet))
+        else held.push(packet)
+      }
+      if (held.length > 0) enqueue.assign({ pending: [...context.pending, ...held] })
     }),
     refuseConnect: ({ context, event }) => {
       if (event.type === 'connect.refused') context.driver.refuse(event.verdict)

@@ -17,9 +17,11 @@ import { inspectConnect, type AcceptedConnect, type RefusedConnect } from './han
 import type { KeepAliveSubject } from './keep-alive.js'
 import { Outbox } from './outbox.js'
 import { PacketReader } from './packet-reader.js'
+import { AuthConversation } from './auth-conversation.js'
+import { disconnectReasonCode } from './auth-methods/auth-method.js'
 import { acknowledgement } from './protocol/acknowledgement.js'
 import type { ProtocolCapabilities } from './protocol/protocol-version.js'
-import { connackCode } from './protocol/reason-codes.js'
+import { connackCode, ReasonCode } from './protocol/reason-codes.js'
 import { TopicAliases } from './protocol/topic-aliases.js'
 import { NO_EXTRAS, publishEncoder, type V5Extras } from './publish-encoder.js'
 import { serverDisconnectFor } from './server-disconnect.js'
@@ -47,6 +49,10 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   private sessionRef: Session | undefined
   private aliases: TopicAliases | undefined
   private connectTimer: NodeJS.Timeout | undefined
+  /** The enhanced-authentication exchange under way, at CONNECT or a re-authentication. */
+  private conversation: AuthConversation | undefined
+  /** What the authentication method said last on success, for CONNACK. */
+  private authenticationData: Buffer | undefined
   private finished = false
 
   constructor (private readonly socket: Socket, readonly broker: BrokerServices, private readonly onFinished: (connection: Connection) => void) {
@@ -129,6 +135,15 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   }
 
   async authenticate (verdict: AcceptedConnect): Promise<AuthenticationVerdict> {
+    if (verdict.authenticationMethod !== undefined) {
+      const outcome = await this.converse(verdict.authenticationMethod, verdict.clientId, verdict.authenticationData, verdict.protocol)
+      if (outcome.kind === 'failure') {
+        this.broker.log.warn({ clientId: verdict.clientId, address: this.remoteAddress, method: verdict.authenticationMethod, detail: outcome.detail }, 'enhanced authentication failed')
+        return { allowed: false, reasonCode: outcome.reasonCode }
+      }
+      this.authenticationData = outcome.data
+      return { allowed: true }
+    }
     return await this.broker.authenticator.authenticate({
       clientId: verdict.clientId,
       username: verdict.username,
@@ -151,7 +166,8 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     const { session, sessionPresent } = this.broker.sessions.claim(verdict.clientId, verdict.cleanStart, verdict.sessionExpiry, this)
     this.sessionRef = session
     this.broker.counters.connectionsAccepted++
-    this.send(connackFor(verdict, sessionPresent, this.broker.settings))
+    this.send(connackFor(verdict, sessionPresent, this.broker.settings, this.authenticationData))
+    this.authenticationData = undefined
     if (this.broker.log.isLevelEnabled('info')) this.broker.log.info({ clientId: verdict.clientId, address: this.remoteAddress, protocol: verdict.protocol.name, sessionPresent, keepAlive: verdict.keepAlive }, 'client connected')
     session.resume()
   }
@@ -203,6 +219,49 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     const level = reason.kind === 'client-disconnect' || reason.kind === 'server-shutdown' ? 'info' : 'warn'
     if (log.isLevelEnabled(level)) log[level]({ clientId: this.clientId || undefined, address: this.remoteAddress, reason: reason.kind, detail: reason.detail }, 'client disconnected')
     this.onFinished(this)
+  }
+
+  receiveAuth (packet: Extract<Packet, { cmd: 'auth' }>): void {
+    if (this.conversation?.receive(packet) === true) return
+    this.end({ type: 'protocol.violated', reason: closeReason('protocol-error', 'AUTH that no authentication exchange awaited') })
+  }
+
+  /**
+   * A connected v5 client re-authenticates [MQTT-4.12.1-1 (v5)]: the exchange runs beside the
+   * connection's traffic and ends with AUTH 0x00, or with DISCONNECT when it fails.
+   */
+  reauthenticate (packet: Extract<Packet, { cmd: 'auth' }>): CloseReason | undefined {
+    const method = this.connect.authenticationMethod
+    if (method === undefined || packet.properties?.authenticationMethod !== method) {
+      return closeReason('protocol-error', 're-authentication with another method than CONNECT used [MQTT-4.12.1-1]')
+    }
+    if (this.conversation !== undefined) return closeReason('protocol-error', 're-authentication while one is under way')
+    void this.converse(method, this.clientId, packet.properties.authenticationData, this.protocol).then(outcome => {
+      if (this.finished) return
+      if (outcome.kind === 'success') {
+        this.send({ cmd: 'auth', reasonCode: ReasonCode.Success, properties: { authenticationMethod: method, ...(outcome.data !== undefined ? { authenticationData: outcome.data } : {}) } })
+        return
+      }
+      this.broker.log.warn({ clientId: this.clientId, method, detail: outcome.detail }, 're-authentication failed')
+      const reason = closeReason('not-authorized', `re-authentication failed: ${outcome.detail}`)
+      this.end({ type: 'protocol.violated', reason: { ...reason, reasonCode: disconnectReasonCode(outcome.reasonCode) } })
+    })
+    return undefined
+  }
+
+  /** Runs an enhanced-authentication exchange with method `name`; no such method fails with 0x8C. */
+  private async converse (name: string, clientId: string, first: Buffer | undefined, protocol: ProtocolCapabilities): Promise<Awaited<ReturnType<AuthConversation['run']>>> {
+    const method = this.broker.authMethods.get(name)
+    if (method === undefined) return { kind: 'failure', reasonCode: ReasonCode.BadAuthenticationMethod, detail: `authentication method "${name}" is not offered` }
+    const conversation = new AuthConversation(name, method.start({ clientId, remoteAddress: this.remoteAddress }), data => {
+      this.write({ cmd: 'auth', reasonCode: ReasonCode.ContinueAuthentication, properties: { authenticationMethod: name, authenticationData: data } }, protocol)
+    }, this.broker.settings.connectTimeoutMs)
+    this.conversation = conversation
+    try {
+      return await conversation.run(first)
+    } finally {
+      this.conversation = undefined
+    }
   }
 
   // --- ConnectionLink and SessionTenant: what handlers and the session use ---

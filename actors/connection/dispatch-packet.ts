@@ -1,6 +1,7 @@
 import type { Packet } from 'mqtt-packet'
 import type { CloseReason } from './close-reason.js'
 import type { ConnectionLink } from './connection-link.js'
+import { handleAuth } from './handlers/auth.js'
 import { handleDisconnect } from './handlers/disconnect.js'
 import { handlePingreq } from './handlers/pingreq.js'
 import { handlePuback } from './handlers/puback.js'
@@ -28,6 +29,7 @@ export function dispatchPacket (link: ConnectionLink, packet: Packet): CloseReas
     case 'unsubscribe': return handleUnsubscribe(link, packet)
     case 'pingreq': return handlePingreq(link)
     case 'disconnect': return handleDisconnect(link, packet)
+    case 'auth': return handleAuth(link, packet)
     default: return handleUnexpected(link, packet)
   }
 }

@@ -42,6 +42,11 @@ class RecordingDriver implements ConnectionDriver {
     return this.verdict
   }
 
+  readonly authPackets: Packet[] = []
+  receiveAuth (packet: Packet): void {
+    this.authPackets.push(packet)
+  }
+
   refuse (verdict: { connackReason: number | undefined }): void {
     this.calls.push(`refuse:${String(verdict.connackReason)}`)
   }

@@ -35,6 +35,8 @@ class TestLink implements ConnectionLink, SessionTenant {
   }
 
   send (packet: Packet): void { this.sent.push(packet) }
+  reauthenticate (): undefined { return undefined }
+  receiveAuth (): void {}
   sendPublish (delivery: Delivery, packetId: number | undefined): boolean {
     this.deliveries.push({ delivery, packetId })
     return true
@@ -51,6 +53,7 @@ function brokerServices (): BrokerServices {
     sessions: new SessionRegistry({ limits: { maxInflight: 10, maxQueued: 10 }, observer: { dropped: () => {} }, onDiscard: session => router.forget(session), publishWill: will => router.publish(will) }),
     settings: { maxKeepalive: 60, maxPacketSize: 1 << 20, connectTimeoutMs: 1000, outboxHighWaterMark: 1 << 20, receiveMaximum: 10, maxSessionExpiry: 4294967295, maxTopicAlias: 10 },
     authenticator: allowAnonymous,
+    authMethods: new Map(),
     counters: createTrafficCounters(),
     log: pino({ level: 'silent' }),
     keepAlive: new KeepAliveSweeper(),

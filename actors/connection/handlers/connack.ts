@@ -7,7 +7,7 @@ import type { AcceptedConnect } from './connect.js'
  * and what it changed of their request [MQTT-3.2.2-*]: an assigned client id, a lowered
  * keep-alive or session expiry, and the broker's own limits.
  */
-export function connackFor (connect: AcceptedConnect, sessionPresent: boolean, settings: ConnectionSettings): IConnackPacket {
+export function connackFor (connect: AcceptedConnect, sessionPresent: boolean, settings: ConnectionSettings, authenticationData?: Buffer): IConnackPacket {
   // MQTT 3.1 has a reserved byte where 3.1.1 put the session present flag.
   const packet: IConnackPacket = { cmd: 'connack', sessionPresent: sessionPresent && connect.protocol.sessionPresentFlag, returnCode: 0, reasonCode: 0 }
   if (!connect.protocol.reasonCodes) return packet
@@ -23,6 +23,9 @@ export function connackFor (connect: AcceptedConnect, sessionPresent: boolean, s
   if (connect.clientIdAssigned) properties.assignedClientIdentifier = connect.clientId
   if (connect.keepAliveChanged) properties.serverKeepAlive = connect.keepAlive
   if (connect.sessionExpiryLowered) properties.sessionExpiryInterval = connect.sessionExpiry
+  // Enhanced authentication ends with the method's last word [MQTT-4.12.0-? (v5)].
+  if (connect.authenticationMethod !== undefined) properties.authenticationMethod = connect.authenticationMethod
+  if (authenticationData !== undefined) properties.authenticationData = authenticationData
   if (connect.requestResponseInformation) properties.responseInformation = `response/${connect.clientId}`
   packet.properties = properties
   return packet
