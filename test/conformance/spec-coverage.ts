@@ -66,9 +66,17 @@ export function specAvailable (): boolean {
   return existsSync(SPEC_DIR)
 }
 
+/** The two statement lists and how tests tag them. */
+export const SPECS = [
+  { name: 'MQTT 3.1.1', file: 'mqtt-3.1.1-rules.tsv', tag: 'v3' },
+  { name: 'MQTT 5.0', file: 'mqtt-5.0-rules.tsv', tag: 'v5' }
+] as const
+
 // `npm run conformance`: print the report.
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const report = coverage('mqtt-3.1.1-rules.tsv', 'v3')
-  console.log(`MQTT 3.1.1: ${report.covered.length} of ${report.serverRules.length} server rules cited by tests (${(report.ratio * 100).toFixed(1)}%)`)
-  for (const rule of report.uncovered) console.log(`  not cited: ${rule.id}  ${rule.section}: ${rule.summary}`)
+  for (const spec of SPECS) {
+    const report = coverage(spec.file, spec.tag)
+    console.log(`${spec.name}: ${report.covered.length} of ${report.serverRules.length} server rules cited by tests (${(report.ratio * 100).toFixed(1)}%)`)
+    for (const rule of report.uncovered) console.log(`  not cited: ${rule.id}  ${rule.section}: ${rule.summary}`)
+  }
 }

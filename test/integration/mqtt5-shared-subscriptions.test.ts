@@ -88,6 +88,48 @@ test('[MQTT-4.8.2-5] when a member\'s session ends, its queued and unacknowledge
   assert.equal(atStays.map(m => m.payload).sort(), ['0', '1', '2'])
 })
 
+test('[MQTT-4.8.2-4] a shared QoS 2 delivery cut by a disconnect is completed with the same member when it reconnects', async ({ broker }) => {
+  const member = await RawClient.connect(broker.port, 5)
+  await member.handshake({ protocolVersion: 5, clientId: 'q2', clean: true, properties: { sessionExpiryInterval: 60 } })
+  member.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/g/exactly', qos: 2 }] })
+  await member.next('suback')
+  const other = await connectClient(broker.url, { ...v5, clientId: 'other' })
+  await other.subscribeAsync('$share/g/exactly', { qos: 2 })
+  const atOther = collect(other)
+  const publisher = await connectClient(broker.url, v5)
+  // Publish until the member (not the other) is chosen, then drop its connection mid-flow.
+  let first
+  for (let i = 0; first === undefined && i < 4; i++) {
+    await publisher.publishAsync('exactly', `m${i}`, { qos: 2 })
+    first = await member.next('publish', 300).catch(() => undefined)
+  }
+  assert.ok(first !== undefined, 'the member was chosen for one of the messages')
+  member.end()
+  const back = await RawClient.connect(broker.port, 5)
+  await back.handshake({ protocolVersion: 5, clientId: 'q2', clean: false, properties: { sessionExpiryInterval: 60 } })
+  const again = await back.next('publish')
+  assert.is(again.payload.toString(), first.payload.toString())
+  assert.is(again.dup, true)
+  assert.not.ok(atOther.some(m => m.payload === first!.payload.toString()), 'not sent to the other member as well')
+})
+
+test('[MQTT-4.8.2-6] a member refusing a shared message with PUBACK 0x80 or more: it is discarded, not tried on another member', async ({ broker }) => {
+  const refuser = await RawClient.connect(broker.port, 5)
+  await refuser.handshake({ protocolVersion: 5, clientId: 'refuser' })
+  refuser.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/g/refused', qos: 1 }] })
+  await refuser.next('suback')
+  const publisher = await connectClient(broker.url, v5)
+  await publisher.publishAsync('refused', 'no thanks', { qos: 1 })
+  const delivered = await refuser.next('publish')
+  const other = await connectClient(broker.url, { ...v5, clientId: 'other' })
+  await other.subscribeAsync('$share/g/refused', { qos: 1 })
+  const atOther = collect(other)
+  refuser.send({ cmd: 'puback', messageId: delivered.messageId!, reasonCode: 0x80 })
+  await eventually(() => broker.broker.sessions.get('refuser')?.inflight.size === 0, 'the refused message to leave the window')
+  await quietFor(200)
+  assert.is(atOther.length, 0)
+})
+
 test('retained messages are not sent to a new shared subscription', async ({ broker }) => {
   const publisher = await connectClient(broker.url, v5)
   await publisher.publishAsync('kept', 'retained', { retain: true, qos: 1 })
