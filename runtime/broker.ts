@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { createActor } from 'xstate'
+import type { AuthMethod } from '../actors/connection/auth-methods/auth-method.js'
 import { allowAnonymous, type Authenticator } from '../actors/connection/authenticator.js'
 import type { BrokerServices, ConnectionSettings, TrafficCounters } from '../actors/connection/broker-services.js'
 import { Connection } from '../actors/connection/connection.js'
@@ -25,6 +26,8 @@ export interface BrokerOptions {
   readonly log: Logger
   readonly store?: Store
   readonly authenticator?: Authenticator
+  /** MQTT 5 enhanced authentication methods to offer. */
+  readonly authMethods?: readonly AuthMethod[]
 }
 
 /**
@@ -36,6 +39,7 @@ export class Broker implements BrokerServices {
   readonly sessions: SessionRegistry
   readonly settings: ConnectionSettings
   readonly authenticator: Authenticator
+  readonly authMethods: ReadonlyMap<string, AuthMethod>
   readonly counters: TrafficCounters = createTrafficCounters()
   readonly log: Logger
   readonly connections = new Set<Connection>()
@@ -52,6 +56,7 @@ export class Broker implements BrokerServices {
     this.log = options.log
     this.store = options.store ?? new MemoryStore()
     this.authenticator = options.authenticator ?? allowAnonymous
+    this.authMethods = new Map((options.authMethods ?? []).map(method => [method.name, method]))
     this.settings = {
       maxKeepalive: config.maxKeepalive,
       maxPacketSize: config.maxPacketSize,
