@@ -5,12 +5,12 @@ import * as assert from 'uvu/assert'
 import type { Authenticator } from '../../actors/connection/authenticator.js'
 import { Broker } from '../../runtime/broker.js'
 import { loadConfig } from '../../runtime/config/load-config.js'
-import type { BrokerConfig } from '../../runtime/config/options.js'
-import { closeAllClients, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
-import { acceptedV5, closeV5Clients, openV5, rawSubscribe, rawV5, serverDisconnect } from '../helpers/mqtt5-clients.js'
+import { connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
+import { acceptedV5, openV5, rawSubscribe, rawV5, serverDisconnect } from '../helpers/mqtt5-clients.js'
 import { connectBytes, property, propertySection } from '../helpers/mqtt5-wire.js'
 import { RawClient } from '../helpers/raw-client.js'
-import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { type TestBroker } from '../helpers/test-broker.js'
+import { brokerPerTest } from '../helpers/broker-per-test.js'
 
 /**
  * MQTT 5 CONNECT and CONNACK over real TCP (MQTT 5.0 sections 3.1, 3.2, 3.14): the CONNECT
@@ -20,23 +20,7 @@ import { startBroker, type TestBroker } from '../helpers/test-broker.js'
  */
 const test = suite<{ broker: TestBroker }>('mqtt5: connect')
 
-const extraBrokers: TestBroker[] = []
-
-test.before.each(async context => { context.broker = await startBroker() })
-test.after.each(async context => {
-  RawClient.closeAll()
-  await closeV5Clients()
-  await closeAllClients()
-  await context.broker.close()
-  for (const broker of extraBrokers.splice(0)) await broker.close()
-})
-
-/** A broker with settings of its own, closed after the test. */
-async function brokerWith (overrides: Partial<BrokerConfig>): Promise<TestBroker> {
-  const broker = await startBroker(overrides)
-  extraBrokers.push(broker)
-  return broker
-}
+const brokerWith = brokerPerTest(test)
 
 const generate = (packet: Parameters<typeof mqttPacket.generate>[0]): Buffer => mqttPacket.generate(packet, { protocolVersion: 5 })
 

@@ -1,11 +1,11 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { BrokerConfig } from '../../runtime/config/options.js'
-import { closeAllClients, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
-import { acceptedV5, closeV5Clients, openV5, rawSubscribe, serverDisconnect, takePublishes } from '../helpers/mqtt5-clients.js'
+import { connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
+import { acceptedV5, openV5, rawSubscribe, serverDisconnect, takePublishes } from '../helpers/mqtt5-clients.js'
 import { WireClient } from '../helpers/mqtt5-wire.js'
 import { RawClient } from '../helpers/raw-client.js'
-import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { type TestBroker } from '../helpers/test-broker.js'
+import { brokerPerTest } from '../helpers/broker-per-test.js'
 
 /**
  * MQTT 5 flow control and packet size limits over real TCP (MQTT 5.0 sections 3.1.2.11,
@@ -14,23 +14,7 @@ import { startBroker, type TestBroker } from '../helpers/test-broker.js'
  */
 const test = suite<{ broker: TestBroker }>('mqtt5: flow control')
 
-const extraBrokers: TestBroker[] = []
-
-test.before.each(async context => { context.broker = await startBroker() })
-test.after.each(async context => {
-  RawClient.closeAll()
-  WireClient.closeAll()
-  await closeV5Clients()
-  await closeAllClients()
-  await context.broker.close()
-  for (const broker of extraBrokers.splice(0)) await broker.close()
-})
-
-async function brokerWith (overrides: Partial<BrokerConfig>): Promise<TestBroker> {
-  const broker = await startBroker(overrides)
-  extraBrokers.push(broker)
-  return broker
-}
+const brokerWith = brokerPerTest(test)
 
 test('[MQTT-3.3.4-9][MQTT-4.9.0-1][MQTT-4.9.0-2] with Receive Maximum 2 and no acknowledgements, only 2 QoS 1 messages are in flight; each PUBACK lets one more through, in order', async ({ broker }) => {
   const { client } = await acceptedV5(broker, { clientId: 'slow-reader', properties: { receiveMaximum: 2 } })

@@ -1,11 +1,10 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { BrokerConfig } from '../../runtime/config/options.js'
-import { closeAllClients, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
-import { acceptedV5, closeV5Clients, openV5, rawSubscribe, serverDisconnect, takePublishes } from '../helpers/mqtt5-clients.js'
+import { connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
+import { acceptedV5, openV5, rawSubscribe, serverDisconnect, takePublishes } from '../helpers/mqtt5-clients.js'
 import { property, propertySection, propertyValue, publishBytes, WireClient } from '../helpers/mqtt5-wire.js'
-import { RawClient } from '../helpers/raw-client.js'
-import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { type TestBroker } from '../helpers/test-broker.js'
+import { brokerPerTest } from '../helpers/broker-per-test.js'
 
 /**
  * MQTT 5 PUBLISH over real TCP (MQTT 5.0 sections 3.3-3.7, 4.3, 4.4): the properties the
@@ -14,23 +13,7 @@ import { startBroker, type TestBroker } from '../helpers/test-broker.js'
  */
 const test = suite<{ broker: TestBroker }>('mqtt5: publish')
 
-const extraBrokers: TestBroker[] = []
-
-test.before.each(async context => { context.broker = await startBroker() })
-test.after.each(async context => {
-  RawClient.closeAll()
-  WireClient.closeAll()
-  await closeV5Clients()
-  await closeAllClients()
-  await context.broker.close()
-  for (const broker of extraBrokers.splice(0)) await broker.close()
-})
-
-async function brokerWith (overrides: Partial<BrokerConfig>): Promise<TestBroker> {
-  const broker = await startBroker(overrides)
-  extraBrokers.push(broker)
-  return broker
-}
+const brokerWith = brokerPerTest(test)
 
 /** A WireClient connected (v5) and subscribed to `filter`. */
 async function wireSubscriber (broker: TestBroker, clientId: string, filter: string, connectProperties: Record<string, number> = {}): Promise<WireClient> {
