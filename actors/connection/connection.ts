@@ -303,7 +303,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
 
   /** The parts of a v5 PUBLISH that are this client's own: its topic alias and the expiry left. */
   private v5Extras (delivery: Delivery): V5Extras {
-    const messageExpiry = remainingExpiry(delivery.message, Date.now())
+    const messageExpiry = remainingExpiry(delivery.message)
     const alias = this.aliases?.outboundFor(delivery.message.topic)
     if (alias === undefined && messageExpiry === undefined) return NO_EXTRAS
     return {

@@ -90,7 +90,7 @@ export class Session {
 
   /** Sends `delivery` now, queues it, or drops it (counted) by the rules of its QoS. */
   deliver (delivery: Delivery): void {
-    const left = remainingExpiry(delivery.message, Date.now())
+    const left = remainingExpiry(delivery.message)
     if (left !== undefined && left <= 0) {
       this.observer.dropped(this, delivery, 'expired')
       return
@@ -155,10 +155,9 @@ export class Session {
   drain (): void {
     const owner = this.ownerRef
     if (owner === undefined) return
-    const now = Date.now()
     while (this.queue.length > 0 && !this.inflight.isFull && !owner.backedUp) {
       const delivery = this.queue.shift()!
-      const left = remainingExpiry(delivery.message, now)
+      const left = remainingExpiry(delivery.message)
       if (left !== undefined && left <= 0) this.observer.dropped(this, delivery, 'expired')
       else this.sendInflight(owner, delivery)
     }
