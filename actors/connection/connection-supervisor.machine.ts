@@ -16,7 +16,7 @@ export const connectionSupervisorMachine = setup({
   actions: {
     logFailure: ({ context, event }) => {
       const error = (event as { error?: unknown }).error
-      context.log.error({ err: error, actor: event.type.slice('xstate.error.actor.'.length) }, 'a connection actor failed')
+      context.log.error({ err: error }, 'a connection actor failed')
     }
   }
 }).createMachine({

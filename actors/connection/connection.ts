@@ -58,7 +58,10 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   constructor (private readonly socket: Socket, readonly broker: BrokerServices, private readonly onFinished: (connection: Connection) => void) {
     this.reader = new PacketReader(broker.settings.maxPacketSize)
     this.outbox = new Outbox(socket, broker.settings.outboxHighWaterMark, () => this.sessionRef?.drain())
-    this.actor = createActor(connectionMachine, { input: { driver: this }, parent: broker.supervisor })
+    // One id for every connection: the supervisor then sees one event type for all their
+    // endings (`xstate.done.actor.connection`) instead of a new one per connection, which
+    // xstate would remember per type for ever. The actor system tells them apart by session id.
+    this.actor = createActor(connectionMachine, { id: 'connection', input: { driver: this }, parent: broker.supervisor })
   }
 
   start (): void {
