@@ -10,6 +10,7 @@ import { closeAllClients, collect, connectClient, eventually, quietFor } from '.
 import { RawClient } from '../helpers/raw-client.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
 import { V3_VERSIONS, type V3Version } from '../helpers/v3-versions.js'
+import { assertStillServing } from '../helpers/still-serving.js'
 
 /**
  * CONNECT and CONNACK over real TCP (MQTT 3.1.1 sections 3.1, 3.2, 2.2, 1.5 and 4.8): what
@@ -91,20 +92,6 @@ async function assertRefusedWith (raw: RawClient, returnCode: number, what: stri
   assert.is(connack.returnCode, returnCode, `${what}: CONNACK return code`)
   assert.is(connack.sessionPresent, false, `${what}: a refusal has session present 0 [MQTT-3.2.2-4]`)
   assert.ok(await raw.closesWithin(3000), `${what}: the broker closes the connection after the refusal [MQTT-3.2.2-5]`)
-}
-
-let checks = 0
-
-/** A QoS 1 round trip between two fresh MQTT.js clients: the broker still serves. */
-async function assertStillServing (broker: TestBroker): Promise<void> {
-  const topic = `serving/check/${++checks}`
-  const subscriber = await connectClient(broker.url)
-  await subscriber.subscribeAsync(topic, { qos: 1 })
-  const received = collect(subscriber)
-  const publisher = await connectClient(broker.url)
-  await publisher.publishAsync(topic, 'still serving', { qos: 1 })
-  await eventually(() => received.length === 1, 'a message through the broker after the violation')
-  assert.is(received[0]!.payload, 'still serving')
 }
 
 /** Subscribes an MQTT.js client to `filter`, to show later that nothing was routed there. */

@@ -1,11 +1,12 @@
 import type { IConnectPacket } from 'mqtt-packet'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { closeAllClients, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
-import { acceptedV5, closeV5Clients, openV5, rawSubscribe, serverDisconnect, takePublishes } from '../helpers/mqtt5-clients.js'
+import { connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
+import { acceptedV5, openV5, rawSubscribe, serverDisconnect, takePublishes } from '../helpers/mqtt5-clients.js'
 import { connectBytes, property, propertySection, propertyValue, WireClient } from '../helpers/mqtt5-wire.js'
 import { RawClient } from '../helpers/raw-client.js'
-import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import type { TestBroker } from '../helpers/test-broker.js'
+import { brokerPerTest } from '../helpers/broker-per-test.js'
 
 /**
  * MQTT 5 sessions and wills over real TCP (MQTT 5.0 sections 3.1.2.5, 3.1.2.11, 3.1.3.2,
@@ -14,14 +15,7 @@ import { startBroker, type TestBroker } from '../helpers/test-broker.js'
  */
 const test = suite<{ broker: TestBroker }>('mqtt5: sessions and wills')
 
-test.before.each(async context => { context.broker = await startBroker() })
-test.after.each(async context => {
-  RawClient.closeAll()
-  WireClient.closeAll()
-  await closeV5Clients()
-  await closeAllClients()
-  await context.broker.close()
-})
+brokerPerTest(test)
 
 type Will = NonNullable<IConnectPacket['will']>
 

@@ -1,9 +1,9 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { closeAllClients, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
-import { acceptedV5, closeV5Clients, openV5, rawSubscribe, serverDisconnect, takePublishes } from '../helpers/mqtt5-clients.js'
-import { RawClient } from '../helpers/raw-client.js'
-import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
+import { acceptedV5, openV5, rawSubscribe, serverDisconnect, takePublishes } from '../helpers/mqtt5-clients.js'
+import type { TestBroker } from '../helpers/test-broker.js'
+import { brokerPerTest } from '../helpers/broker-per-test.js'
 
 /**
  * MQTT 5 SUBSCRIBE and UNSUBSCRIBE over real TCP (MQTT 5.0 sections 3.3.1, 3.8-3.11, 4.7):
@@ -12,13 +12,7 @@ import { startBroker, type TestBroker } from '../helpers/test-broker.js'
  */
 const test = suite<{ broker: TestBroker }>('mqtt5: subscribe')
 
-test.before.each(async context => { context.broker = await startBroker() })
-test.after.each(async context => {
-  RawClient.closeAll()
-  await closeV5Clients()
-  await closeAllClients()
-  await context.broker.close()
-})
+brokerPerTest(test)
 
 test('[MQTT-3.8.3-3] No Local: a client does not get its own messages back through that subscription, but gets everyone else\'s', async ({ broker }) => {
   const self = await openV5(broker, { clientId: 'narcissus' })

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert'
 import { closeAllClients, collect, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
 import { RawClient } from '../helpers/raw-client.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { assertStillServing } from '../helpers/still-serving.js'
 
 const test = suite<{ broker: TestBroker }>('publish and subscribe (MQTT 3.1.1)')
 
@@ -26,16 +27,6 @@ async function rawSubscriber (port: number, filters: Array<[string, 0 | 1 | 2]>,
 
 const publish = (topic: string, payload: string, qos: 0 | 1 | 2, messageId?: number, retain = false): Packet =>
   ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain, dup: false, ...(messageId !== undefined ? { messageId } : {}) }) as Packet
-
-/** A normal round trip through the broker, to show it still serves after an error. */
-async function assertStillServing (broker: TestBroker): Promise<void> {
-  const subscriber = await connectClient(broker.url)
-  await subscriber.subscribeAsync('health/check')
-  const received = collect(subscriber)
-  const publisher = await connectClient(broker.url)
-  await publisher.publishAsync('health/check', 'ok')
-  await eventually(() => received.length === 1, 'a message after the error')
-}
 
 test('[MQTT-3.3.4-1] [MQTT-2.3.1-6] the broker answers QoS 0 with nothing, 1 with PUBACK, 2 with PUBREC, each with the packet id', async ({ broker }) => {
   const client = await RawClient.connect(broker.port)

@@ -5,6 +5,7 @@ import { closeAllClients, collect, connectClient, eventually, quietFor, type Rec
 import { RawClient } from '../helpers/raw-client.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
 import { V3_VERSIONS, type V3Version } from '../helpers/v3-versions.js'
+import { assertStillServing } from '../helpers/still-serving.js'
 
 /**
  * Wills, keep-alive, PINGREQ and DISCONNECT over real TCP (MQTT 3.1.1 sections 3.1.2.5-3.1.2.10,
@@ -51,19 +52,6 @@ async function watch (broker: TestBroker, filter: string, options: { keepalive?:
   const received = collect(watcher)
   await watcher.subscribeAsync(filter, { qos: 2 })
   return received
-}
-
-let checks = 0
-
-/** A QoS 1 round trip between two fresh MQTT.js clients: the broker still serves. */
-async function assertStillServing (broker: TestBroker): Promise<void> {
-  const topic = `serving/check/${++checks}`
-  const subscriber = await connectClient(broker.url)
-  await subscriber.subscribeAsync(topic, { qos: 1 })
-  const received = collect(subscriber)
-  const publisher = await connectClient(broker.url)
-  await publisher.publishAsync(topic, 'still serving', { qos: 1 })
-  await eventually(() => received.length === 1, 'a message through the broker afterwards')
 }
 
 async function restart (context: { broker: TestBroker }, overrides: Parameters<typeof startBroker>[0]): Promise<TestBroker> {
