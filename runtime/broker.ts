@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { createActor } from 'xstate'
 import type { AuthMethod } from '../actors/connection/auth-methods/auth-method.js'
+import { ScramCredentialsFile } from '../actors/connection/auth-methods/scram-credentials-file.js'
+import { SCRAM_SHA_256, ScramSha256 } from '../actors/connection/auth-methods/scram-sha-256.js'
 import { allowAnonymous, type Authenticator } from '../actors/connection/authenticator.js'
 import type { BrokerServices, ConnectionSettings, TrafficCounters } from '../actors/connection/broker-services.js'
 import { Connection } from '../actors/connection/connection.js'
@@ -26,7 +28,10 @@ export interface BrokerOptions {
   readonly log: Logger
   readonly store?: Store
   readonly authenticator?: Authenticator
-  /** MQTT 5 enhanced authentication methods to offer. */
+  /**
+   * MQTT 5 enhanced authentication methods to offer. With `config.scramUsers` set, SCRAM-SHA-256
+   * is added with the users of that file (and must not be given here as well).
+   */
   readonly authMethods?: readonly AuthMethod[]
 }
 
@@ -87,9 +92,22 @@ export class Broker implements BrokerServices {
     this.listener = new TcpListener(config.host, config.port, socket => this.accept(socket))
   }
 
-  /** Opens the store, restores what it holds, and starts listening. */
+  /**
+   * Reads the SCRAM credentials file if one is configured, opens the store, restores what it
+   * holds, and starts listening. A credentials file that cannot be read or has a bad line
+   * rejects with a ScramCredentialsFileError before anything is opened.
+   */
   static async start (options: BrokerOptions): Promise<Broker> {
-    const broker = new Broker(options.config, options)
+    const scram = options.config.scramUsers === undefined ? undefined : await ScramCredentialsFile.read(options.config.scramUsers)
+    if (scram !== undefined && options.authMethods?.some(method => method.name === SCRAM_SHA_256) === true) {
+      throw new Error(`${SCRAM_SHA_256} is given both in authMethods and as config.scramUsers; give one of them`)
+    }
+    const authMethods = scram === undefined ? options.authMethods : [...(options.authMethods ?? []), scramFromFile(scram)]
+    const broker = new Broker(options.config, { ...options, authMethods })
+    if (scram !== undefined) {
+      const users = scram.users.size
+      broker.log[users === 0 ? 'warn' : 'info']({ file: scram.file, users }, users === 0 ? 'SCRAM-SHA-256 credentials file has no users: every SCRAM login will fail' : 'SCRAM-SHA-256 enabled')
+    }
     await broker.store.open()
     broker.persistence.start()
     broker.supervisor.start()
@@ -183,4 +201,28 @@ export class Broker implements BrokerServices {
     this.router.redistribute(session.takeShared(undefined, true))
     if (session.persistent) this.write({ type: 'session.delete', clientId: session.clientId })
   }
+}
+
+/**
+ * SCRAM-SHA-256 over a credentials file. An unknown user's fake credentials copy what most users
+ * have (iteration count and salt length), and their salt is keyed on the file's ServerKeys: the
+ * same across restarts while the file is unchanged, like a real user's, and unguessable
+ * without the file.
+ */
+function scramFromFile (file: ScramCredentialsFile): ScramSha256 {
+  const users = [...file.users.values()]
+  if (users.length === 0) return new ScramSha256(file)
+  const secret = createHash('sha256').update('troupe-scram-file-secret\0')
+  for (const credentials of users) secret.update(credentials.serverKey)
+  return new ScramSha256(file, {
+    secret: secret.digest(),
+    fakeIterations: mostCommon(users.map(credentials => credentials.iterations)),
+    fakeSaltLength: mostCommon(users.map(credentials => credentials.salt.length))
+  })
+}
+
+function mostCommon (values: readonly number[]): number {
+  const counts = new Map<number, number>()
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1)
+  return [...counts].reduce((best, entry) => entry[1] > best[1] ? entry : best)[0]
 }

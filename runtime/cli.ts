@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { ScramCredentialsFileError } from '../actors/connection/auth-methods/scram-credentials-file.js'
 import { Broker } from './broker.js'
 import { ConfigError } from './config/config-error.js'
-import { loadConfig } from './config/load-config.js'
+import { loadConfig, type LoadedConfig } from './config/load-config.js'
 import { OPTIONS, type OptionKey } from './config/options.js'
 import { createLogger } from './logging.js'
+import { SCRAM_USER_USAGE, scramUserCommand } from './scram-user-command.js'
 
 /** Exit code for a bad option or config value. */
 const EXIT_BAD_CONFIG = 2
@@ -16,17 +18,25 @@ const KEYS = Object.keys(OPTIONS) as OptionKey[]
 function helpText (): string {
   const rows = KEYS.map(key => {
     const option = OPTIONS[key]
-    return [`  --${option.name} ${option.valueHint}`, `${option.description} (default ${String(option.defaultValue)}; env ${option.env})`]
+    return [`  --${option.name} ${option.valueHint}`, `${option.description} (default ${String(option.defaultValue ?? 'none')}; env ${option.env})`]
   })
   rows.push(['  --config FILE', 'YAML file with any of the options above (env TROUPE_CONFIG)'])
   rows.push(['  -h, --help', 'Show this help'], ['  -v, --version', 'Show the version'])
-  const width = Math.max(...rows.map(([flag]) => flag!.length)) + 2
+  const commands = [
+    ['  start', 'Run the broker (the default command)'],
+    ['  scram-user FILE USER', 'Add USER to a SCRAM-SHA-256 credentials file for --scram-users, or change their password: asked twice on the terminal, or read as one line from stdin with --password-stdin']
+  ]
+  const width = Math.max(...[...rows, ...commands].map(([flag]) => flag!.length)) + 2
   return [
     'Usage: troupe [start] [options]',
+    `       ${SCRAM_USER_USAGE}`,
     '',
     'Troupe, an MQTT 3.1/3.1.1/5.0 broker in which every client session is an actor.',
     'Each option can also be set in the config file or an environment variable;',
     'flags win over environment, environment over file, file over defaults.',
+    '',
+    'Commands:',
+    ...commands.map(([command, text]) => command!.padEnd(width) + text!),
     '',
     'Options:',
     ...rows.map(([flag, text]) => flag!.padEnd(width) + text!)
@@ -38,7 +48,23 @@ function version (): string {
   return pkg.version
 }
 
+/** Where a value came from, as loadConfig names it in a ConfigError. */
+function sourceOf (loaded: LoadedConfig, key: OptionKey): string {
+  switch (loaded.sources[key]) {
+    case 'flag': return `--${OPTIONS[key].name}`
+    case 'env': return OPTIONS[key].env
+    case 'file': return loaded.file ?? 'config file'
+    case 'default': return 'default'
+  }
+}
+
 async function main (argv: string[]): Promise<void> {
+  if (argv[0] === 'scram-user') {
+    const outcome = await scramUserCommand(argv.slice(1))
+    if (outcome.code === 0) console.log(outcome.message)
+    else console.error(`troupe: ${outcome.message}`)
+    process.exit(outcome.code)
+  }
   let parsed
   try {
     parsed = parseArgs({
@@ -91,6 +117,10 @@ async function main (argv: string[]): Promise<void> {
   try {
     broker = await Broker.start({ config: loaded.config, log })
   } catch (error) {
+    if (error instanceof ScramCredentialsFileError) {
+      console.error(`troupe: ${new ConfigError(OPTIONS.scramUsers.name, loaded.config.scramUsers, error.detail, sourceOf(loaded, 'scramUsers')).message}`)
+      process.exit(EXIT_BAD_CONFIG)
+    }
     const code = (error as NodeJS.ErrnoException).code
     const message = code === 'EADDRINUSE'
       ? `port ${loaded.config.port} on ${loaded.config.host} is already in use: stop the other process or choose another --port`

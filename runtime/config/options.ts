@@ -48,6 +48,15 @@ function host (name: string) {
   }
 }
 
+function filePath (name: string) {
+  return (raw: unknown, source: string): string => {
+    if (typeof raw !== 'string' || raw.trim().length === 0 || raw.includes('\0')) {
+      throw new ConfigError(name, raw, 'expected the path of a file', source)
+    }
+    return raw
+  }
+}
+
 function option<T> (name: string, defaultValue: T, valueHint: string, description: string, parse: (raw: unknown, source: string) => T): OptionSpec<T> {
   return { name, env: `TROUPE_${name.toUpperCase().replaceAll('-', '_')}`, description, defaultValue, parse, valueHint }
 }
@@ -62,6 +71,7 @@ export const OPTIONS = {
   maxSessionExpiry: option('max-session-expiry', 4294967295, 'SECONDS', 'Longest a session outlives its connection; 4294967295 means never expire', integer('max-session-expiry', 0, 4294967295)),
   maxTopicAlias: option('max-topic-alias', 100, 'COUNT', 'Topic aliases an MQTT 5 client may set up in each direction', integer('max-topic-alias', 0, 65535)),
   connectTimeout: option('connect-timeout', 10, 'SECONDS', 'How long a new connection may take to send CONNECT', integer('connect-timeout', 1, 3600)),
+  scramUsers: option<string | undefined>('scram-users', undefined, 'FILE', 'SCRAM-SHA-256 credentials file (see troupe scram-user); when set, MQTT 5 clients can log in with SCRAM-SHA-256', filePath('scram-users')),
   logLevel: option<LogLevel>('log-level', 'info', 'LEVEL', `Least severe log level written: ${LOG_LEVELS.join(', ')}`, oneOf('log-level', LOG_LEVELS))
 } as const
 
