@@ -12,7 +12,11 @@ export interface BenchOptions {
   readonly only: readonly string[] | undefined
   /** Broker ids to run, in table order; all when not given. */
   readonly brokers: readonly string[] | undefined
-  readonly mqtt: MqttVersion
+  /**
+   * MQTT versions of the load clients, ascending. With 3.1.1 the main table runs on 3.1.1; with
+   * both, the scenarios in MQTT5_COMPARED also run on 5.0 for the version table.
+   */
+  readonly mqtt: readonly MqttVersion[]
   readonly payloadBytes: number
   /** QoS 0 messages in flight (sent, not yet read by every subscriber) across all publishers; 0 floods without a cap. */
   readonly qos0Window: number
@@ -43,7 +47,7 @@ const FLAGS: Record<string, Flag> = {
   seconds: { key: 'seconds', hint: 'SECONDS', text: 'measured window of each throughput and latency run', defaultValue: '4' },
   only: { key: 'only', hint: 'LIST', text: 'scenarios to run, comma-separated (fan-in,fan-out,qos1,latency,connect,memory)', defaultValue: undefined },
   brokers: { key: 'brokers', hint: 'LIST', text: 'brokers to run, comma-separated (troupe,aedes,mosquitto)', defaultValue: undefined },
-  mqtt: { key: 'mqtt', hint: '4|5', text: 'MQTT version of every load client: 4 is 3.1.1, 5 is 5.0 (brokers without 5.0 are skipped)', defaultValue: '4' },
+  mqtt: { key: 'mqtt', hint: 'LIST', text: 'MQTT versions of the load clients, 4 (3.1.1) and/or 5 (5.0). 4,5: every scenario on 3.1.1, and fan-in, fan-out and qos1 also on 5.0 for the 5.0-against-3.1.1 table; 4: 3.1.1 only; 5: every scenario on 5.0 (brokers without 5.0 are skipped)', defaultValue: '4,5' },
   payload: { key: 'payloadBytes', hint: 'BYTES', text: 'payload size of every PUBLISH (at least 8: latency stores a timestamp)', defaultValue: '16' },
   'qos0-window': { key: 'qos0Window', hint: 'N', text: 'QoS 0 scenarios: messages in flight (sent, not yet read by every subscriber) across all publishers; 0 floods with no cap', defaultValue: '2000' },
   publishers: { key: 'publishers', hint: 'N', text: 'fan-in publishers', defaultValue: '50' },
@@ -69,7 +73,8 @@ export function helpText (): string {
     'Usage: npm run bench -- [options]',
     '',
     'Runs Troupe, Aedes and Mosquitto side by side (broker on core 0, load on core 1) and',
-    'prints the median of each scenario per broker as a Markdown table on stdout.',
+    'prints the median of each scenario per broker as a Markdown table on stdout, then (with',
+    '--mqtt 4,5) fan-in, fan-out and qos1 on MQTT 5.0 against 3.1.1 for each broker with 5.0.',
     '',
     'Options:',
     ...rows.map(([flag, text]) => flag.padEnd(width) + text)
@@ -109,8 +114,7 @@ export function parseOptions (argv: readonly string[]): BenchOptions | undefined
     return value === 'yes'
   }
   const list = (name: string): string[] | undefined => text(name)?.split(',').map(item => item.trim()).filter(item => item !== '')
-  const mqtt = integer('mqtt', 4)
-  if (mqtt !== 4 && mqtt !== 5) throw new Error(`--mqtt must be 4 (3.1.1) or 5, got ${mqtt}`)
+  const mqtt = mqttVersions(text('mqtt'))
   return {
     rounds: integer('rounds', 1),
     warmupSeconds: number('warmup', 0),
@@ -131,4 +135,13 @@ export function parseOptions (argv: readonly string[]): BenchOptions | undefined
     nodeArgs: (text('node-args') ?? '').split(' ').filter(arg => arg !== ''),
     spin: yesNo('spin')
   }
+}
+
+/** `--mqtt`: a comma-separated list of 4 and 5, returned without repeats and ascending. */
+function mqttVersions (value: string | undefined): MqttVersion[] {
+  const items = (value ?? '').split(',').map(item => item.trim()).filter(item => item !== '')
+  if (items.length === 0 || items.some(item => item !== '4' && item !== '5')) {
+    throw new Error(`--mqtt must be 4 (3.1.1), 5 or 4,5, got "${String(value)}"`)
+  }
+  return ([4, 5] as const).filter(version => items.includes(String(version)))
 }

@@ -1,10 +1,18 @@
 import type { BrokerDefinition } from './brokers.js'
+import type { MqttVersion } from './load/packets.js'
 import type { Metric, Scenario } from './scenario.js'
+
+/**
+ * How much slower than 3.1.1 Troupe may be on MQTT 5.0 in the same scenario (issue 3); a
+ * larger cost is marked in the version table.
+ */
+const MQTT5_BUDGET = 0.15
 
 /** One broker's outcome in one round of one scenario; `values` is undefined when the run failed. */
 export interface Measurement {
   readonly scenario: Scenario
   readonly broker: BrokerDefinition
+  readonly version: MqttVersion
   readonly round: number
   readonly values: Readonly<Record<string, number>> | undefined
 }
@@ -21,30 +29,35 @@ function format (value: number, decimals: number): string {
   return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals })
 }
 
+export function versionName (version: MqttVersion): string {
+  return version === 4 ? '3.1.1' : '5.0'
+}
+
 function row (cells: readonly string[]): string {
   return `| ${cells.join(' | ')} |`
 }
 
-/** The values of `metric` that `broker` reached, one per successful round. */
-function valuesOf (measurements: readonly Measurement[], scenario: Scenario, broker: BrokerDefinition, metric: Metric): number[] {
+/** The values of `metric` that `broker` reached on `version`, one per successful round. */
+function valuesOf (measurements: readonly Measurement[], scenario: Scenario, broker: BrokerDefinition, version: MqttVersion, metric: Metric): number[] {
   return measurements
-    .filter(m => m.scenario === scenario && m.broker === broker && m.values !== undefined)
+    .filter(m => m.scenario === scenario && m.broker === broker && m.version === version && m.values !== undefined)
     .map(m => m.values![metric.key]!)
     .filter(value => Number.isFinite(value))
 }
 
 /**
- * The summary table: the median of the rounds per broker, and the first non-peer broker
- * (Troupe) divided by each peer. A ratio above 1 is better for rates, below 1 for ms and KB.
+ * The summary table, all on `version`: the median of the rounds per broker, and the first
+ * non-peer broker (Troupe) divided by each peer. A ratio above 1 is better for rates, below 1
+ * for ms and KB.
  */
-export function summaryTable (scenarios: readonly Scenario[], brokers: readonly BrokerDefinition[], measurements: readonly Measurement[]): string {
+export function summaryTable (scenarios: readonly Scenario[], brokers: readonly BrokerDefinition[], measurements: readonly Measurement[], version: MqttVersion): string {
   const subject = brokers.find(broker => !broker.peer)
   const peers = subject === undefined ? [] : brokers.filter(broker => broker.peer)
   const header = ['Scenario', 'Unit', ...brokers.map(broker => broker.label), ...peers.map(peer => `${subject!.label}/${peer.label}`)]
   const lines = [row(header), row(header.map((_, i) => i < 2 ? '---' : '---:'))]
   for (const scenario of scenarios) {
     for (const metric of scenario.metrics) {
-      const medians = new Map(brokers.map(broker => [broker, median(valuesOf(measurements, scenario, broker, metric))]))
+      const medians = new Map(brokers.map(broker => [broker, median(valuesOf(measurements, scenario, broker, version, metric))]))
       const ratios = peers.map(peer => {
         const ratio = medians.get(subject!)! / medians.get(peer)!
         return Number.isFinite(ratio) ? ratio.toFixed(2) : '–'
@@ -60,19 +73,55 @@ export function summaryTable (scenarios: readonly Scenario[], brokers: readonly 
   return lines.join('\n')
 }
 
-/** Every round's value, to show the spread behind each median; "failed" marks a run that threw. */
-export function roundsTable (scenarios: readonly Scenario[], brokers: readonly BrokerDefinition[], measurements: readonly Measurement[], rounds: number): string {
-  const header = ['Scenario', 'Broker', ...Array.from({ length: rounds }, (_, i) => `Round ${i + 1}`)]
+/**
+ * Per scenario and broker with MQTT 5.0: the median of the rounds on 3.1.1 and on 5.0, and
+ * 5.0/3.1.1. Where a non-peer broker (Troupe) loses more than MQTT5_BUDGET on 5.0, its ratio
+ * says so; the peers are there to tell a cost of the protocol from a cost of Troupe.
+ */
+export function versionTable (scenarios: readonly Scenario[], brokers: readonly BrokerDefinition[], measurements: readonly Measurement[]): string {
+  const header = ['Scenario', 'Unit', ...brokers.flatMap(broker => [`${broker.label} 3.1.1`, `${broker.label} 5.0`, `${broker.label} 5.0/3.1.1`])]
   const lines = [row(header), row(header.map((_, i) => i < 2 ? '---' : '---:'))]
   for (const scenario of scenarios) {
     for (const metric of scenario.metrics) {
+      const cells = brokers.flatMap(broker => {
+        const v3 = median(valuesOf(measurements, scenario, broker, 4, metric))
+        const v5 = median(valuesOf(measurements, scenario, broker, 5, metric))
+        return [format(v3, metric.decimals), format(v5, metric.decimals), versionRatio(v5 / v3, metric, broker.peer)]
+      })
+      lines.push(row([metric.label, `${metric.unit} (${metric.better} is better)`, ...cells]))
+    }
+  }
+  return lines.join('\n')
+}
+
+function versionRatio (ratio: number, metric: Metric, peer: boolean): string {
+  if (!Number.isFinite(ratio)) return '–'
+  // A rate may drop by the budget, a time or a size grow by it.
+  const cost = metric.better === 'higher' ? 1 - ratio : ratio - 1
+  if (peer || cost <= MQTT5_BUDGET) return ratio.toFixed(2)
+  return `**${ratio.toFixed(2)} (over the ${Math.round(MQTT5_BUDGET * 100)}% budget)**`
+}
+
+/**
+ * Every round's value, to show the spread behind each median, one row per broker and MQTT
+ * version it ran on; "failed" marks a run that threw.
+ */
+export function roundsTable (scenarios: readonly Scenario[], brokers: readonly BrokerDefinition[], measurements: readonly Measurement[], rounds: number): string {
+  const header = ['Scenario', 'Broker', 'MQTT', ...Array.from({ length: rounds }, (_, i) => `Round ${i + 1}`)]
+  const lines = [row(header), row(header.map((_, i) => i < 3 ? '---' : '---:'))]
+  for (const scenario of scenarios) {
+    for (const metric of scenario.metrics) {
       for (const broker of brokers) {
-        const cells = Array.from({ length: rounds }, (_, round) => {
-          const found = measurements.find(m => m.scenario === scenario && m.broker === broker && m.round === round)
-          if (found === undefined) return '–'
-          return found.values === undefined ? 'failed' : format(found.values[metric.key]!, metric.decimals)
-        })
-        lines.push(row([`${metric.label} (${metric.unit})`, broker.label, ...cells]))
+        for (const version of [4, 5] as const) {
+          const runs = measurements.filter(m => m.scenario === scenario && m.broker === broker && m.version === version)
+          if (runs.length === 0) continue
+          const cells = Array.from({ length: rounds }, (_, round) => {
+            const found = runs.find(m => m.round === round)
+            if (found === undefined) return '–'
+            return found.values === undefined ? 'failed' : format(found.values[metric.key]!, metric.decimals)
+          })
+          lines.push(row([`${metric.label} (${metric.unit})`, broker.label, versionName(version), ...cells]))
+        }
       }
     }
   }

@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BrokerProcess, freePort } from './broker-process.js'
-import { BROKERS, type BrokerDefinition } from './brokers.js'
+import { BROKERS } from './brokers.js'
 import { killAll } from './children.js'
 import { describeEnvironment } from './environment.js'
 import { prepareLoadProcess, spinEventLoop } from './load-process.js'
 import { helpText, parseOptions, type BenchOptions } from './options.js'
-import { roundsTable, summaryTable, type Measurement } from './report.js'
+import { roundsTable, summaryTable, versionName, versionTable, type Measurement } from './report.js'
+import { comparedScenarios, mainVersion, roundRuns, type PlannedRun } from './run-plan.js'
 import type { Scenario } from './scenario.js'
 import { SCENARIOS } from './scenarios/index.js'
 
@@ -16,9 +17,10 @@ const RUN_SLACK_MS = 90_000
 
 /**
  * `npm run bench`: every selected scenario, round after round, each round running every
- * selected broker once in turn (A B C A B C ...), each run against a freshly started broker,
- * so that drift on the machine spreads over all brokers alike. Progress goes to stderr, the
- * Markdown tables to stdout.
+ * selected broker once in turn (A B C A B C ...), followed, for the scenarios compared across
+ * MQTT versions, by every broker with 5.0 again on 5.0; each run against a freshly started
+ * broker, so that drift on the machine spreads over all brokers and versions alike. Progress
+ * goes to stderr, the Markdown tables to stdout.
  */
 async function main (argv: readonly string[]): Promise<number> {
   let options: BenchOptions | undefined
@@ -34,10 +36,12 @@ async function main (argv: readonly string[]): Promise<number> {
   }
   const scenarios = pick(SCENARIOS, options.only, 'scenario')
   const brokers = pick(BROKERS, options.brokers, 'broker')
-  const runnable = brokers.filter(broker => options.mqtt === 4 || broker.mqtt5)
+  const main = mainVersion(options.mqtt)
   for (const broker of brokers) {
-    if (!runnable.includes(broker)) log(`${broker.id} has no MQTT 5 support: skipped under --mqtt 5`)
+    if (main === 5 && !broker.mqtt5) log(`${broker.id} has no MQTT 5 support: skipped under --mqtt 5`)
   }
+  const compared = comparedScenarios(scenarios, options.mqtt)
+  const comparedBrokers = brokers.filter(broker => broker.mqtt5)
   const needsIdle = scenarios.some(scenario => scenario.id === 'memory') ? options.idleConnections : 0
   for (const warning of prepareLoadProcess(needsIdle)) log(`warning: ${warning}`)
 
@@ -50,8 +54,8 @@ async function main (argv: readonly string[]): Promise<number> {
   try {
     for (const scenario of scenarios) {
       for (let round = 0; round < options.rounds; round++) {
-        for (const broker of runnable) {
-          measurements.push(await runOnce(scenario, broker, round, options, workDir))
+        for (const run of roundRuns(scenario, brokers, options.mqtt)) {
+          measurements.push(await runOnce(scenario, run, round, options, workDir))
         }
       }
     }
@@ -61,13 +65,17 @@ async function main (argv: readonly string[]): Promise<number> {
   }
 
   const minutes = (Date.now() - started.getTime()) / 60_000
+  const versionSection = compared.length > 0 && comparedBrokers.length > 0
+    ? ['', 'MQTT 5.0 against 3.1.1 (same broker, same scenario), median of the rounds:', '', versionTable(compared, comparedBrokers, measurements)]
+    : []
   console.log([
     `Run of ${started.toISOString().slice(0, 10)}, ${minutes.toFixed(1)} min: ${environment}.`,
-    `MQTT ${options.mqtt === 4 ? '3.1.1' : '5.0'}, ${options.payloadBytes}-byte payloads, ${options.rounds} rounds, ` +
+    `MQTT ${versionName(main)}, ${options.payloadBytes}-byte payloads, ${options.rounds} rounds, ` +
       `${options.warmupSeconds} s warm-up + ${options.seconds} s measured; QoS 0 window ${options.qos0Window === 0 ? 'none (flood)' : options.qos0Window}` +
       `${options.spin ? ', spinning load' : ''}; broker on core 0, load on core 1. Median of the rounds:`,
     '',
-    summaryTable(scenarios, brokers, measurements),
+    summaryTable(scenarios, brokers, measurements, main),
+    ...versionSection,
     '',
     'Every round:',
     '',
@@ -79,22 +87,23 @@ async function main (argv: readonly string[]): Promise<number> {
 }
 
 /** One scenario against one fresh broker; a failure is logged and recorded, and the bench goes on. */
-async function runOnce (scenario: Scenario, broker: BrokerDefinition, round: number, options: BenchOptions, workDir: string): Promise<Measurement> {
-  const tag = `[${scenario.id} ${round + 1}/${options.rounds}] ${broker.id.padEnd(10)}`
+async function runOnce (scenario: Scenario, { broker, version }: PlannedRun, round: number, options: BenchOptions, workDir: string): Promise<Measurement> {
+  const tag = `[${scenario.id} ${round + 1}/${options.rounds}] ${broker.id.padEnd(10)} ${versionName(version).padEnd(5)}`
   const port = await freePort()
   let running: BrokerProcess | undefined
   try {
     running = await BrokerProcess.start(broker.id, broker.launch({ port, tuning: scenario.tuning, workDir, nodeArgs: options.nodeArgs }), port)
     const limitMs = (options.warmupSeconds + options.seconds) * 1000 + RUN_SLACK_MS
-    const outcome = await withTimeout(scenario.run({ broker: running, options, runId: `b${round}${scenario.id}` }), limitMs, `${scenario.id} on ${broker.id}`)
+    const run = scenario.run({ broker: running, options, version, runId: `b${round}v${version}${scenario.id}` })
+    const outcome = await withTimeout(run, limitMs, `${scenario.id} on ${broker.id} (MQTT ${versionName(version)})`)
     const shown = scenario.metrics
       .map(metric => `${outcome.values[metric.key]!.toLocaleString('en-US', { maximumFractionDigits: metric.decimals })} ${metric.unit}`)
       .join(', ')
     log(`${tag} ${shown}  (${outcome.detail})`)
-    return { scenario, broker, round, values: outcome.values }
+    return { scenario, broker, version, round, values: outcome.values }
   } catch (error) {
     log(`${tag} FAILED: ${(error as Error).stack ?? String(error)}`)
-    return { scenario, broker, round, values: undefined }
+    return { scenario, broker, version, round, values: undefined }
   } finally {
     await running?.stop()
   }

@@ -1,5 +1,6 @@
 import type { BrokerProcess } from './broker-process.js'
 import type { BrokerTuning } from './brokers.js'
+import type { MqttVersion } from './load/packets.js'
 import type { BenchOptions } from './options.js'
 
 /** One number a scenario reports: a row of the table. */
@@ -18,6 +19,8 @@ export interface ScenarioContext {
   /** The freshly started broker, already listening, on BrokerProcess.port. */
   readonly broker: BrokerProcess
   readonly options: BenchOptions
+  /** MQTT version of every client of this run: one run of a round may differ from the next. */
+  readonly version: MqttVersion
   /** Prefix that keeps client ids of this run apart from any other's. */
   readonly runId: string
 }

@@ -13,8 +13,8 @@ export const connect: Scenario = {
   title: 'Connect rate',
   tuning: { maxInflight: 100, maxQueued: 1000, tcpNoDelay: false },
   metrics: [{ key: 'rate', label: 'connect rate', unit: 'conn/s', better: 'higher', decimals: 0 }],
-  async run ({ broker, options, runId }) {
-    const base = { port: broker.port, version: options.mqtt, parallel: options.connectParallel }
+  async run ({ broker, options, runId, version }) {
+    const base = { port: broker.port, version, parallel: options.connectParallel }
     await churnConnections({ ...base, count: Math.min(WARMUP_CONNECTIONS, options.connections), idPrefix: `${runId}-w` })
     const cpuBefore = broker.cpuSeconds()
     const loadBefore = process.cpuUsage()

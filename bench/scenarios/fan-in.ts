@@ -16,8 +16,7 @@ export const fanIn: Scenario = {
   // counts QoS 0 messages waiting for a slow socket against it and drops past it.
   tuning: { maxInflight: 100, maxQueued: 10_000, tcpNoDelay: false },
   metrics: [{ key: 'rate', label: 'QoS 0 fan-in', unit: 'msgs/s', better: 'higher', decimals: 0 }],
-  async run ({ broker, options, runId }) {
-    const version = options.mqtt
+  async run ({ broker, options, runId, version }) {
     const clients: RawClient[] = []
     try {
       const subscriberClient = await RawClient.connect({ port: broker.port, clientId: `${runId}-sub`, version })

@@ -14,8 +14,7 @@ export const fanOut: Scenario = {
   title: 'QoS 0 fan-out',
   tuning: { maxInflight: 100, maxQueued: 10_000, tcpNoDelay: false },
   metrics: [{ key: 'rate', label: 'QoS 0 fan-out', unit: 'deliveries/s', better: 'higher', decimals: 0 }],
-  async run ({ broker, options, runId }) {
-    const version = options.mqtt
+  async run ({ broker, options, runId, version }) {
     const topic = 'bench/fan-out'
     const clients: RawClient[] = []
     try {

@@ -22,8 +22,7 @@ export const latency: Scenario = {
     { key: 'p50', label: 'latency p50', unit: 'ms', better: 'lower', decimals: 3 },
     { key: 'p99', label: 'latency p99', unit: 'ms', better: 'lower', decimals: 3 }
   ],
-  async run ({ broker, options, runId }) {
-    const version = options.mqtt
+  async run ({ broker, options, runId, version }) {
     const topic = 'bench/latency'
     const clients: RawClient[] = []
     try {

@@ -17,8 +17,8 @@ export const memory: Scenario = {
   title: 'Memory per idle connection',
   tuning: { maxInflight: 100, maxQueued: 1000, tcpNoDelay: false },
   metrics: [{ key: 'perConnection', label: 'memory per idle connection', unit: 'KB', better: 'lower', decimals: 1 }],
-  async run ({ broker, options, runId }) {
-    const base = { port: broker.port, version: options.mqtt, parallel: IDLE_PARALLEL }
+  async run ({ broker, options, runId, version }) {
+    const base = { port: broker.port, version, parallel: IDLE_PARALLEL }
     await churnConnections({ ...base, count: WARMUP_CONNECTIONS, idPrefix: `${runId}-w` })
     await sleep(SETTLE_MS)
     const before = broker.rssKb()

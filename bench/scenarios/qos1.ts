@@ -20,8 +20,7 @@ export const qos1: Scenario = {
   // Nagle on, Mosquitto idled at half a core waiting for the subscriber's delayed ACKs.
   tuning: { maxInflight: 100, maxQueued: 10_000, tcpNoDelay: true },
   metrics: [{ key: 'rate', label: 'QoS 1 end to end', unit: 'msgs/s', better: 'higher', decimals: 0 }],
-  async run ({ broker, options, runId }) {
-    const version = options.mqtt
+  async run ({ broker, options, runId, version }) {
     const clients: RawClient[] = []
     try {
       const subscriberClient = await RawClient.connect({ port: broker.port, clientId: `${runId}-sub`, version })
