@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: it sets a V8 flag that must be in force before the data path allocates anything.
+import './gc-tuning.js'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ScramCredentialsFileError } from '../actors/connection/auth-methods/scram-credentials-file.js'
