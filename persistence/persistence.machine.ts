@@ -1,32 +1,32 @@
-import { assign, fromCallback, fromPromise, setup, type ActorRefFrom } from 'xstate'
+import { assign, fromPromise, setup, type ActorRefFrom } from 'xstate'
 import type { Store, StoreOperation } from './store.js'
 
-/** Operations to write, and who to tell once they are durable (or failed). */
-export interface WriteRequest {
+/** One tick's writes, and who to tell once they are applied (or failed). */
+export interface WriteBatch {
   readonly operations: readonly StoreOperation[]
-  readonly settled?: (error?: Error) => void
+  readonly settled: ReadonlyArray<(error?: Error) => void>
 }
 
-export type PersistenceEvent =
-  | { type: 'store.write', request: WriteRequest }
-  | { type: 'store.tick' }
+export type PersistenceEvent = { type: 'store.batch', batch: WriteBatch }
 
 export interface PersistenceContext {
   readonly store: Store
-  /** Requests collected since the last batch started. */
-  pending: WriteRequest[]
-  /** Requests in the batch being written now. */
-  writing: WriteRequest[]
+  /** Batches that arrived while the store was busy; they are written together next. */
+  pending: WriteBatch[]
+  /** Batches being written now. */
+  writing: WriteBatch[]
   batches: number
   failures: number
 }
 
 /**
- * The persistence actor: it collects every write of one event-loop tick and hands them to the
- * store as one atomic batch (group commit), so durability costs one store write per tick,
- * not one per message. A request's `settled` callback runs once its batch is written.
+ * The persistence actor: it owns the store and writes one batch at a time. A GroupCommit
+ * (group-commit.ts) collects every write of one event-loop tick into one `store.batch` event,
+ * so the machine sees one event per tick, never one per message; batches that arrive while a
+ * write is under way are merged into the next one. Each writer's `settled` callback runs once
+ * its batch is applied.
  *
- *   idle --write--> collecting --tick--> writing --done--> (more pending ? writing : idle)
+ *   idle --batch--> writing --done--> (more pending ? writing : idle)
  */
 export const persistenceMachine = setup({
   types: {
@@ -35,24 +35,21 @@ export const persistenceMachine = setup({
     input: {} as { store: Store }
   },
   actors: {
-    nextTick: fromCallback(({ sendBack }) => {
-      const timer = setImmediate(() => sendBack({ type: 'store.tick' }))
-      return () => clearImmediate(timer)
-    }),
-    applyBatch: fromPromise<void, { store: Store, requests: readonly WriteRequest[] }>(async ({ input }) => {
-      await input.store.apply(input.requests.flatMap(request => request.operations))
+    applyBatch: fromPromise<void, { store: Store, batches: readonly WriteBatch[] }>(async ({ input }) => {
+      const operations = input.batches.length === 1 ? input.batches[0]!.operations : input.batches.flatMap(batch => batch.operations)
+      if (operations.length > 0) await input.store.apply(operations)
     })
   },
   actions: {
     collect: assign({
-      pending: ({ context, event }) => event.type === 'store.write' ? [...context.pending, event.request] : context.pending
+      pending: ({ context, event }) => [...context.pending, event.batch]
     }),
     startBatch: assign({
       writing: ({ context }) => context.pending,
       pending: () => []
     }),
     settleBatch: ({ context }, params: { error?: Error }) => {
-      for (const request of context.writing) request.settled?.(params.error)
+      for (const batch of context.writing) for (const settled of batch.settled) settled(params.error)
     },
     countBatch: assign({
       batches: ({ context }) => context.batches + 1,
@@ -71,20 +68,13 @@ export const persistenceMachine = setup({
   initial: 'idle',
   states: {
     idle: {
-      on: { 'store.write': { target: 'collecting', actions: 'collect' } }
-    },
-    collecting: {
-      invoke: { src: 'nextTick' },
-      on: {
-        'store.write': { actions: 'collect' },
-        'store.tick': { target: 'writing' }
-      }
+      on: { 'store.batch': { target: 'writing', actions: 'collect' } }
     },
     writing: {
       entry: 'startBatch',
       invoke: {
         src: 'applyBatch',
-        input: ({ context }) => ({ store: context.store, requests: context.writing }),
+        input: ({ context }) => ({ store: context.store, batches: context.writing }),
         onDone: {
           target: 'settled',
           actions: [{ type: 'settleBatch', params: {} }, 'countBatch']
@@ -98,7 +88,7 @@ export const persistenceMachine = setup({
           ]
         }
       },
-      on: { 'store.write': { actions: 'collect' } }
+      on: { 'store.batch': { actions: 'collect' } }
     },
     settled: {
       always: [
@@ -110,10 +100,3 @@ export const persistenceMachine = setup({
 })
 
 export type PersistenceActor = ActorRefFrom<typeof persistenceMachine>
-
-/** Writes `operations` through the persistence actor; resolves once they are durable. */
-export function persist (actor: PersistenceActor, operations: readonly StoreOperation[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    actor.send({ type: 'store.write', request: { operations, settled: error => error === undefined ? resolve() : reject(error) } })
-  })
-}

@@ -16,9 +16,13 @@ import { routerMachine } from '../actors/router/router.machine.js'
 import { SessionRegistry } from '../actors/session/session-registry.js'
 import type { DropReason, Session } from '../actors/session/session.js'
 import type { Delivery } from '../actors/session/delivery.js'
+import { LevelStore } from '../persistence/level-store.js'
 import { MemoryStore } from '../persistence/memory-store.js'
-import { persistenceMachine, persist, type PersistenceActor } from '../persistence/persistence.machine.js'
+import { GroupCommit } from '../persistence/group-commit.js'
+import { persistenceMachine, type PersistenceActor } from '../persistence/persistence.machine.js'
+import { heldOf, sessionRecordOf } from '../persistence/session-record.js'
 import type { Store, StoreOperation } from '../persistence/store.js'
+import { StoreJournal } from '../persistence/store-journal.js'
 import type { BrokerConfig } from './config/options.js'
 import { TcpListener } from './listeners/tcp-listener.js'
 import { createTrafficCounters } from './metrics/traffic-counters.js'
@@ -49,6 +53,8 @@ export class Broker implements BrokerServices {
   readonly log: Logger
   readonly connections = new Set<Connection>()
   readonly persistence: PersistenceActor
+  /** Where every store write goes: one batch per tick. */
+  private readonly commit: GroupCommit
   readonly supervisor: ConnectionSupervisor
   readonly keepAlive = new KeepAliveSweeper()
   readonly startedAt = Date.now()
@@ -59,7 +65,9 @@ export class Broker implements BrokerServices {
 
   private constructor (readonly config: BrokerConfig, options: BrokerOptions) {
     this.log = options.log
-    this.store = options.store ?? new MemoryStore()
+    this.store = options.store ?? (config.storage === 'level'
+      ? new LevelStore({ directory: config.dataDir, durability: config.durability })
+      : new MemoryStore())
     this.authenticator = options.authenticator ?? allowAnonymous
     this.authMethods = new Map((options.authMethods ?? []).map(method => [method.name, method]))
     this.settings = {
@@ -72,6 +80,9 @@ export class Broker implements BrokerServices {
       maxTopicAlias: config.maxTopicAlias
     }
     this.persistence = createActor(persistenceMachine, { input: { store: this.store } })
+    this.commit = new GroupCommit(this.persistence, (error, operations) => {
+      this.log.error({ err: error, operations, store: this.store.kind }, 'store write failed: the acknowledgements that waited for it were refused')
+    })
     this.supervisor = createActor(connectionSupervisorMachine, { input: { log: this.log } })
     this.router = new Router(createActor(routerMachine, {
       input: {
@@ -87,7 +98,10 @@ export class Broker implements BrokerServices {
       publishWill: will => {
         this.log.info({ clientId: will.origin, topic: will.topic }, 'publishing delayed will')
         this.router.publish({ ...will, receivedAt: Date.now() })
-      }
+      },
+      // With a store that forgets everything at exit, recording each message would only cost time.
+      journal: this.store.durable ? new StoreJournal(operation => this.write(operation)) : undefined,
+      saved: session => this.saveSession(session.clientId)
     })
     this.listener = new TcpListener(config.host, config.port, socket => this.accept(socket))
   }
@@ -129,7 +143,12 @@ export class Broker implements BrokerServices {
   saveSession (clientId: string): void {
     const session = this.sessions.get(clientId)
     if (session === undefined || !session.persistent) return
-    this.write({ type: 'session.put', session: { clientId, subscriptions: [...session.subscriptions.values()] } })
+    this.write({ type: 'session.put', session: sessionRecordOf(session) })
+  }
+
+  afterWrites (then: (error?: Error) => void): void {
+    if (this.store.durable) this.commit.afterWrites(then)
+    else then()
   }
 
   /** Stops accepting, closes every connection, writes what is pending, closes the store. */
@@ -145,7 +164,7 @@ export class Broker implements BrokerServices {
     this.sessions.close()
     this.keepAlive.stop()
     await listenerClosed
-    await persist(this.persistence, [])
+    await this.commit.flushed().catch(() => undefined)
     this.persistence.stop()
     this.supervisor.stop()
     this.router.actor.send({ type: 'router.stop' })
@@ -164,28 +183,44 @@ export class Broker implements BrokerServices {
   }
 
   private async restore (): Promise<void> {
+    const started = performance.now()
     const contents = await this.store.load()
     for (const message of contents.retained) this.router.actor.send({ type: 'retained.set', message: createMessage(message) })
-    for (const record of contents.sessions) {
-      const session = this.sessions.restore(record.clientId)
-      for (const subscription of record.subscriptions) {
+    const now = Date.now()
+    let expired = 0
+    let messages = 0
+    for (const stored of contents.sessions) {
+      if (stored.expiresAt !== undefined && stored.expiresAt <= now) {
+        // It ran out while the broker was down: gone, from disk too, and its will is due.
+        expired++
+        this.write({ type: 'session.delete', clientId: stored.clientId })
+        if (stored.will !== undefined) this.router.publish({ ...createMessage(stored.will.message), receivedAt: now })
+        continue
+      }
+      const session = this.sessions.restore(stored.clientId, stored.expiryInterval, {
+        expiresAt: stored.expiresAt,
+        will: stored.will === undefined ? undefined : { message: createMessage(stored.will.message), delay: stored.will.delay }
+      })
+      for (const subscription of stored.subscriptions) {
         session.subscriptions.set(subscription.filter, subscription)
         this.router.subscribe(session, subscription)
       }
+      session.restoreHeld(stored.messages.map(heldOf), stored.awaitingRelease)
+      messages += stored.messages.length
     }
     if (contents.retained.length > 0 || contents.sessions.length > 0) {
-      this.log.info({ retained: contents.retained.length, sessions: contents.sessions.length }, 'restored from store')
+      this.log.info({
+        retained: contents.retained.length,
+        sessions: contents.sessions.length - expired,
+        expiredSessions: expired,
+        messages,
+        ms: Math.round(performance.now() - started)
+      }, 'restored from store')
     }
   }
 
   private write (operation: StoreOperation): void {
-    this.persistence.send({
-      type: 'store.write',
-      request: {
-        operations: [operation],
-        settled: error => { if (error !== undefined) this.log.error({ err: error, operation: operation.type }, 'store write failed') }
-      }
-    })
+    this.commit.write(operation)
   }
 
   private onDropped (session: Session, delivery: Delivery, reason: DropReason): void {

@@ -53,6 +53,11 @@ export interface BrokerServices {
   readonly supervisor: ConnectionSupervisor
   /** A client id for a client that connected without one [MQTT-3.1.3-6]. */
   assignClientId (): string
-  /** Persists a durable session's subscriptions after they change. */
+  /** Persists a durable session's record (subscriptions, expiry, will) after it changes. */
   saveSession (clientId: string): void
+  /**
+   * Runs `then` once every store write requested so far is durable, or with the error that
+   * stopped them; at once when the store keeps nothing across restarts.
+   */
+  afterWrites (then: (error?: Error) => void): void
 }

@@ -18,6 +18,7 @@ export type CloseKind =
   | 'session-taken-over'
   | 'server-shutdown'
   | 'administrative-action'
+  | 'store-failed'
 
 /** Why a connection ended, and what that means for its will [MQTT-3.1.2-8][MQTT-3.14.4-3]. */
 export interface CloseReason {
@@ -47,11 +48,13 @@ const REASON_CODES: Readonly<Record<CloseKind, number>> = {
   'not-authorized': ReasonCode.NotAuthorized,
   'session-taken-over': ReasonCode.SessionTakenOver,
   'server-shutdown': ReasonCode.ServerShuttingDown,
-  'administrative-action': ReasonCode.AdministrativeAction
+  'administrative-action': ReasonCode.AdministrativeAction,
+  'store-failed': ReasonCode.UnspecifiedError
 }
 
 /** Ends that leave nothing to announce: the client said goodbye, or the broker is going away. */
-const WITHOUT_WILL = new Set<CloseKind>(['client-disconnect', 'connect-refused', 'connect-timeout', 'server-shutdown'])
+// A store failure is the broker's trouble, not a sign that the client went away.
+const WITHOUT_WILL = new Set<CloseKind>(['client-disconnect', 'connect-refused', 'connect-timeout', 'server-shutdown', 'store-failed'])
 
 export function closeReason (kind: CloseKind, detail: string): CloseReason {
   return { kind, reasonCode: REASON_CODES[kind], publishWill: !WITHOUT_WILL.has(kind), detail }

@@ -3,6 +3,7 @@ import type { Session } from '../session/session.js'
 import type { CloseReason } from './close-reason.js'
 import type { BrokerServices } from './broker-services.js'
 import type { AcceptedConnect } from './handlers/connect.js'
+import type { Acknowledgement } from './protocol/acknowledgement.js'
 import type { ProtocolCapabilities } from './protocol/protocol-version.js'
 import type { TopicAliases } from './protocol/topic-aliases.js'
 
@@ -25,4 +26,10 @@ export interface ConnectionLink {
   receiveAuth (packet: Extract<Packet, { cmd: 'auth' }>): void
   /** Encodes and queues a control packet for this connection's socket. */
   send (packet: Packet): void
+  /**
+   * Sends PUBACK, PUBREC, PUBREL or PUBCOMP for a client's packet once everything the broker
+   * wrote for it is durable, in the order they were asked for [MQTT-4.6.0-2]; if the write failed,
+   * refuses instead (v5 reason code, or the connection closes so the client sends it again).
+   */
+  acknowledge (ack: Acknowledgement): void
 }

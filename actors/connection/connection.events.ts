@@ -13,6 +13,8 @@ export type CloseEvent =
   | { type: 'takeover.requested', reason: CloseReason }
   | { type: 'broker.shutdown', reason: CloseReason }
   | { type: 'admin.disconnect', reason: CloseReason }
+  /** The store could not write what an acknowledgement would confirm. */
+  | { type: 'store.failed', reason: CloseReason }
 
 export type ConnectionEvent =
   /** One socket chunk's worth of packets: the machine never sees one event per message. */

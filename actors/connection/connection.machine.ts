@@ -21,7 +21,8 @@ const closeOnAnyEnd = {
   'socket.closed': closeTransition,
   'protocol.violated': closeTransition,
   'broker.shutdown': closeTransition,
-  'admin.disconnect': closeTransition
+  'admin.disconnect': closeTransition,
+  'store.failed': closeTransition
 } as const
 
 /**

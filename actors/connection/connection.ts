@@ -19,7 +19,8 @@ import { Outbox } from './outbox.js'
 import { PacketReader } from './packet-reader.js'
 import { AuthConversation } from './auth-conversation.js'
 import { disconnectReasonCode } from './auth-methods/auth-method.js'
-import { acknowledgement } from './protocol/acknowledgement.js'
+import { StoreError } from '../../persistence/store.js'
+import { acknowledgement, type Acknowledgement } from './protocol/acknowledgement.js'
 import type { ProtocolCapabilities } from './protocol/protocol-version.js'
 import { connackCode, ReasonCode } from './protocol/reason-codes.js'
 import { TopicAliases } from './protocol/topic-aliases.js'
@@ -168,6 +169,10 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     if (verdict.protocol.reasonCodes) this.aliases = new TopicAliases(this.broker.settings.maxTopicAlias, verdict.clientTopicAliasMaximum)
     const { session, sessionPresent } = this.broker.sessions.claim(verdict.clientId, verdict.cleanStart, verdict.sessionExpiry, this)
     this.sessionRef = session
+    if (session.persistent) {
+      session.will = verdict.will
+      this.broker.saveSession(verdict.clientId)
+    }
     this.broker.counters.connectionsAccepted++
     this.send(connackFor(verdict, sessionPresent, this.broker.settings, this.authenticationData))
     this.authenticationData = undefined
@@ -277,6 +282,21 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.write(packet, this.protocol)
   }
 
+  acknowledge (ack: Acknowledgement): void {
+    this.broker.afterWrites(error => {
+      if (this.finished) return
+      if (error === undefined) {
+        this.send(ack)
+      } else if (this.protocol.reasonCodes && (ack.cmd === 'puback' || ack.cmd === 'pubrec')) {
+        // Refused, not acknowledged: the publisher knows the message was not taken [MQTT-3.4.2-1 (v5)].
+        this.send({ ...ack, reasonCode: error instanceof StoreError && error.diskFull ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError })
+      } else {
+        // v3 has no way to refuse: close without acknowledging, so the client sends it again.
+        this.end({ type: 'store.failed', reason: closeReason('store-failed', `the store could not write what ${ack.cmd.toUpperCase()} ${ack.messageId ?? 0} confirms: ${error.message}`) })
+      }
+    })
+  }
+
   sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
     const protocol = this.protocol
     const extras = protocol.reasonCodes ? this.v5Extras(delivery) : NO_EXTRAS
@@ -331,7 +351,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     }
   }
 
-  private end (event: { type: 'socket.closed' | 'protocol.violated' | 'broker.shutdown' | 'takeover.requested' | 'admin.disconnect', reason: CloseReason }): void {
+  private end (event: { type: 'socket.closed' | 'protocol.violated' | 'broker.shutdown' | 'takeover.requested' | 'admin.disconnect' | 'store.failed', reason: CloseReason }): void {
     if (this.finished) return
     this.actor.send(event)
   }

@@ -25,6 +25,14 @@ export class BoundedQueue<T> {
     return true
   }
 
+  /**
+   * Appends `item` even past the capacity: for messages a session already held when the broker
+   * stopped (the limit may have been lowered since), which are not the broker's to drop.
+   */
+  force (item: T): void {
+    this.items.push(item)
+  }
+
   shift (): T | undefined {
     if (this.head >= this.items.length) return undefined
     const item = this.items[this.head]

@@ -42,6 +42,11 @@ export class Inflight {
     return entry
   }
 
+  /** Puts back an entry the store held at start, in its saved state (even past the capacity). */
+  restore (packetId: number, delivery: Delivery, state: InflightState): void {
+    this.entries.set(packetId, { packetId, delivery, state })
+  }
+
   delete (packetId: number): boolean {
     return this.entries.delete(packetId)
   }

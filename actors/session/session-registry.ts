@@ -1,4 +1,5 @@
 import type { Message } from '../router/message.js'
+import type { SessionJournal } from './session-journal.js'
 import { Session, type SessionLimits, type SessionObserver, type SessionOwner } from './session.js'
 
 /** A connection that can hold a session, and be told to give it up. */
@@ -20,6 +21,18 @@ export interface SessionRegistryOptions {
   readonly onDiscard: (session: Session) => void
   /** Publishes a will whose delay ran out (or whose session ended first). */
   readonly publishWill: (will: Message) => void
+  /** Records the messages of persistent sessions; absent when nothing outlives the process. */
+  readonly journal?: SessionJournal
+  /** A persistent session's record changed (client left, will sent): the broker saves it. */
+  readonly saved?: (session: Session) => void
+}
+
+/** What the store kept of a session's timing, to pick up where it stopped. */
+export interface RestoredTiming {
+  /** Epoch ms at which the session ends; undefined when its client was online (counted from now). */
+  readonly expiresAt?: number
+  /** The will that was still due, sent after what is left of its delay. */
+  readonly will?: { readonly message: Message, readonly delay: number }
 }
 
 /** Session Expiry Interval meaning "never" [MQTT-3.1.2-11 (v5)]. */
@@ -76,19 +89,30 @@ export class SessionRegistry {
       }
     }
     const sessionPresent = session !== undefined
-    session ??= new Session(clientId, expiryInterval, this.options.limits, this.options.observer)
+    session ??= new Session(clientId, expiryInterval, this.options.limits, this.options.observer, this.options.journal)
     session.expiryInterval = expiryInterval
+    session.expiresAt = undefined
     this.sessions.set(clientId, session)
     this.tenants.set(session, tenant)
     session.attach(tenant)
     return { session, sessionPresent }
   }
 
-  /** Brings back a persistent session read from the store at start; it waits offline for its client. */
-  restore (clientId: string, expiryInterval = NEVER): Session {
-    const session = new Session(clientId, expiryInterval, this.options.limits, this.options.observer)
+  /**
+   * Brings back a persistent session read from the store at start; it waits offline for its
+   * client until its saved deadline (or its interval from now, if its client was online when
+   * the broker stopped). A will still due is sent after what is left of its delay, counted
+   * from when the client left (from now if that is unknown).
+   */
+  restore (clientId: string, expiryInterval = NEVER, timing: RestoredTiming = {}): Session {
+    const session = new Session(clientId, expiryInterval, this.options.limits, this.options.observer, this.options.journal)
     this.sessions.set(clientId, session)
-    this.startExpiry(session)
+    const now = Date.now()
+    this.startExpiry(session, timing.expiresAt)
+    if (timing.will !== undefined) {
+      const leftAt = timing.expiresAt !== undefined && expiryInterval !== NEVER ? timing.expiresAt - expiryInterval * 1000 : now
+      this.holdWill(session, timing.will, Math.max(0, leftAt + timing.will.delay * 1000 - now))
+    }
     return session
   }
 
@@ -100,20 +124,15 @@ export class SessionRegistry {
     if (this.tenants.get(session) !== tenant) return
     this.tenants.delete(session)
     session.detach(tenant)
+    session.will = undefined
     if (!session.persistent) {
       if (delayedWill !== undefined) this.options.publishWill(delayedWill.message)
       this.discard(session)
       return
     }
-    if (delayedWill !== undefined) {
-      const timer = setTimeout(() => {
-        this.pendingWills.delete(session)
-        this.options.publishWill(delayedWill.message)
-      }, Math.min(delayedWill.delay * 1000, MAX_TIMER_MS))
-      timer.unref()
-      this.pendingWills.set(session, { will: delayedWill.message, timer })
-    }
+    if (delayedWill !== undefined) this.holdWill(session, delayedWill, delayedWill.delay * 1000)
     this.startExpiry(session)
+    this.options.saved?.(session)
   }
 
   /** Ends `session` for good: its subscriptions and queued messages are gone, and a will still waiting is sent. */
@@ -144,9 +163,22 @@ export class SessionRegistry {
     for (const session of [...this.pendingWills.keys()]) this.cancelWill(session)
   }
 
-  private startExpiry (session: Session): void {
+  private holdWill (session: Session, will: { readonly message: Message, readonly delay: number }, delayMs: number): void {
+    session.will = will
+    const timer = setTimeout(() => {
+      this.pendingWills.delete(session)
+      session.will = undefined
+      this.options.publishWill(will.message)
+      if (this.sessions.get(session.clientId) === session) this.options.saved?.(session)
+    }, Math.min(delayMs, MAX_TIMER_MS))
+    timer.unref()
+    this.pendingWills.set(session, { will: will.message, timer })
+  }
+
+  private startExpiry (session: Session, deadline?: number): void {
     if (session.expiryInterval === NEVER) return
-    const deadline = Date.now() + session.expiryInterval * 1000
+    deadline ??= Date.now() + session.expiryInterval * 1000
+    session.expiresAt = deadline
     const arm = (): void => {
       const left = deadline - Date.now()
       session.expiryTimer = setTimeout(() => left > MAX_TIMER_MS ? arm() : this.discard(session), Math.min(left, MAX_TIMER_MS))
@@ -160,5 +192,6 @@ export class SessionRegistry {
     if (pending === undefined) return
     clearTimeout(pending.timer)
     this.pendingWills.delete(session)
+    session.will = undefined
   }
 }

@@ -1,9 +1,10 @@
-import { remainingExpiry } from '../router/message.js'
+import { remainingExpiry, type Message } from '../router/message.js'
 import type { Subscription } from '../router/subscription.js'
 import { BoundedQueue } from './bounded-queue.js'
 import type { Delivery } from './delivery.js'
-import { Inflight } from './inflight.js'
+import { Inflight, type InflightState } from './inflight.js'
 import { PacketIdAllocator } from './packet-ids.js'
+import type { SessionJournal } from './session-journal.js'
 
 /** The connection a session is attached to while its client is online. */
 export interface SessionOwner {
@@ -42,21 +43,30 @@ export class Session {
   readonly subscriptions = new Map<string, Subscription>()
   readonly inflight: Inflight
   readonly queue: BoundedQueue<Delivery>
-  /** Inbound QoS 2 packet ids whose PUBREC was sent and whose PUBREL has not come yet [MQTT-4.3.3-2]. */
+  /** Inbound QoS 2 packet ids whose PUBREC was sent and whose PUBREL has not come yet [MQTT-4.3.3-2]; change it through hold/releaseInbound. */
   readonly awaitingRelease = new Set<number>()
   private readonly packetIds = new PacketIdAllocator()
+  /** The journal's number for each message this session holds, while it has a journal. */
+  private readonly seqs = new Map<Delivery, number>()
+  private nextSeq = 1
   private ownerRef: SessionOwner | undefined
   /** Set once the queue overflowed, so an overflow is logged once rather than per message. */
   overflowing = false
   /** Runs out the session after its client left: expiry, or a delayed will (the registry's to set). */
   expiryTimer: NodeJS.Timeout | undefined
+  /** Epoch ms at which the session ends unless its client returns; undefined while online or never. */
+  expiresAt: number | undefined
+  /** The will still due for this session: its connection's, or one waiting out its delay. */
+  will: { readonly message: Message, readonly delay: number } | undefined
 
   constructor (
     readonly clientId: string,
     /** Seconds the session outlives its connection: 0 ends it with the connection [MQTT-3.1.2-6]. */
     public expiryInterval: number,
     private readonly limits: SessionLimits,
-    private readonly observer: SessionObserver
+    private readonly observer: SessionObserver,
+    /** Records what the session holds while it is persistent; undefined when nothing needs recording. */
+    private readonly journalRef?: SessionJournal
   ) {
     this.inflight = new Inflight(limits.maxInflight)
     this.queue = new BoundedQueue(limits.maxQueued)
@@ -116,6 +126,7 @@ export class Session {
     const entry = this.inflight.get(packetId)
     if (entry === undefined || entry.state !== 'awaitingPuback') return false
     this.inflight.delete(packetId)
+    this.forget(entry.delivery)
     this.drain()
     return true
   }
@@ -124,7 +135,10 @@ export class Session {
   received (packetId: number): boolean {
     const entry = this.inflight.get(packetId)
     if (entry === undefined) return false
-    if (entry.state === 'awaitingPubrec') entry.state = 'awaitingPubcomp'
+    if (entry.state === 'awaitingPubrec') {
+      entry.state = 'awaitingPubcomp'
+      this.keep(entry.delivery, packetId, entry.state)
+    }
     return entry.state === 'awaitingPubcomp'
   }
 
@@ -133,7 +147,21 @@ export class Session {
     const entry = this.inflight.get(packetId)
     if (entry === undefined || entry.state !== 'awaitingPubcomp') return false
     this.inflight.delete(packetId)
+    this.forget(entry.delivery)
     this.drain()
+    return true
+  }
+
+  /** An inbound QoS 2 message was routed: its id waits for PUBREL [MQTT-4.3.3-2]. */
+  holdInbound (packetId: number): void {
+    this.awaitingRelease.add(packetId)
+    this.journal?.awaitingRelease(this, packetId, true)
+  }
+
+  /** PUBREL: true when `packetId` was waiting for it. */
+  releaseInbound (packetId: number): boolean {
+    if (!this.awaitingRelease.delete(packetId)) return false
+    this.journal?.awaitingRelease(this, packetId, false)
     return true
   }
 
@@ -158,8 +186,12 @@ export class Session {
     while (this.queue.length > 0 && !this.inflight.isFull && !owner.backedUp) {
       const delivery = this.queue.shift()!
       const left = remainingExpiry(delivery.message)
-      if (left !== undefined && left <= 0) this.observer.dropped(this, delivery, 'expired')
-      else this.sendInflight(owner, delivery)
+      if (left !== undefined && left <= 0) {
+        this.forget(delivery)
+        this.observer.dropped(this, delivery, 'expired')
+      } else {
+        this.sendInflight(owner, delivery)
+      }
     }
     if (this.overflowing && this.queue.length < this.queue.capacity) this.overflowing = false
   }
@@ -180,6 +212,7 @@ export class Session {
         }
       }
     }
+    for (const delivery of taken) this.forget(delivery)
     return taken
   }
 
@@ -189,7 +222,47 @@ export class Session {
     this.inflight.clear()
     this.queue.clear()
     this.awaitingRelease.clear()
+    this.seqs.clear()
     this.overflowing = false
+  }
+
+  /**
+   * Puts back what the store held for this session at start: messages in their order (sent ones
+   * into the inflight window with their packet ids), and inbound ids awaiting PUBREL.
+   */
+  restoreHeld (messages: Iterable<{ readonly seq: number, readonly delivery: Delivery, readonly packetId?: number, readonly state?: InflightState }>, awaitingRelease: Iterable<number>): void {
+    for (const { seq, delivery, packetId, state } of messages) {
+      this.seqs.set(delivery, seq)
+      if (seq >= this.nextSeq) this.nextSeq = seq + 1
+      if (packetId !== undefined && state !== undefined) this.inflight.restore(packetId, delivery, state)
+      else this.queue.force(delivery)
+    }
+    for (const packetId of awaitingRelease) this.awaitingRelease.add(packetId)
+  }
+
+  /** The journal, while the session is persistent: a clean session's messages die with it anyway. */
+  private get journal (): SessionJournal | undefined {
+    return this.expiryInterval > 0 ? this.journalRef : undefined
+  }
+
+  /** Records that the session holds `delivery` (queued, or sent as `packetId`). */
+  private keep (delivery: Delivery, packetId?: number, state?: InflightState): void {
+    const journal = this.journal
+    if (journal === undefined) return
+    let seq = this.seqs.get(delivery)
+    if (seq === undefined) {
+      seq = this.nextSeq++
+      this.seqs.set(delivery, seq)
+    }
+    journal.kept(this, seq, delivery, packetId, state)
+  }
+
+  private forget (delivery: Delivery): void {
+    if (this.journalRef === undefined) return
+    const seq = this.seqs.get(delivery)
+    if (seq === undefined) return
+    this.seqs.delete(delivery)
+    this.journalRef.forgotten(this, seq)
   }
 
   private enqueue (delivery: Delivery): void {
@@ -197,12 +270,19 @@ export class Session {
       this.observer.dropped(this, delivery, 'offline')
       return
     }
-    if (!this.queue.push(delivery)) this.observer.dropped(this, delivery, 'queue-full')
+    if (this.queue.push(delivery)) this.keep(delivery)
+    else this.observer.dropped(this, delivery, 'queue-full')
   }
 
   private sendInflight (owner: SessionOwner, delivery: Delivery): void {
     // The configured window is at most 65535, so a free id always exists here.
     const packetId = this.packetIds.allocate(id => this.inflight.has(id))!
-    if (owner.sendPublish(delivery, packetId, false)) this.inflight.add(packetId, delivery)
+    if (owner.sendPublish(delivery, packetId, false)) {
+      const entry = this.inflight.add(packetId, delivery)
+      this.keep(delivery, packetId, entry.state)
+    } else {
+      // Larger than this client accepts: dropped for it (the connection counted it).
+      this.forget(delivery)
+    }
   }
 }

@@ -48,10 +48,10 @@ function host (name: string) {
   }
 }
 
-function filePath (name: string) {
+function path (name: string, of: 'file' | 'directory') {
   return (raw: unknown, source: string): string => {
     if (typeof raw !== 'string' || raw.trim().length === 0 || raw.includes('\0')) {
-      throw new ConfigError(name, raw, 'expected the path of a file', source)
+      throw new ConfigError(name, raw, `expected the path of a ${of}`, source)
     }
     return raw
   }
@@ -60,6 +60,11 @@ function filePath (name: string) {
 function option<T> (name: string, defaultValue: T, valueHint: string, description: string, parse: (raw: unknown, source: string) => T): OptionSpec<T> {
   return { name, env: `TROUPE_${name.toUpperCase().replaceAll('-', '_')}`, description, defaultValue, parse, valueHint }
 }
+
+const STORAGE_KINDS = ['memory', 'level'] as const
+export type StorageKind = typeof STORAGE_KINDS[number]
+const DURABILITY_MODES = ['fsync', 'os'] as const
+export type Durability = typeof DURABILITY_MODES[number]
 
 export const OPTIONS = {
   host: option('host', '0.0.0.0', 'ADDRESS', 'Address the MQTT listener binds to', host('host')),
@@ -71,7 +76,10 @@ export const OPTIONS = {
   maxSessionExpiry: option('max-session-expiry', 4294967295, 'SECONDS', 'Longest a session outlives its connection; 4294967295 means never expire', integer('max-session-expiry', 0, 4294967295)),
   maxTopicAlias: option('max-topic-alias', 100, 'COUNT', 'Topic aliases an MQTT 5 client may set up in each direction', integer('max-topic-alias', 0, 65535)),
   connectTimeout: option('connect-timeout', 10, 'SECONDS', 'How long a new connection may take to send CONNECT', integer('connect-timeout', 1, 3600)),
-  scramUsers: option<string | undefined>('scram-users', undefined, 'FILE', 'SCRAM-SHA-256 credentials file (see troupe scram-user); when set, MQTT 5 clients can log in with SCRAM-SHA-256', filePath('scram-users')),
+  storage: option<StorageKind>('storage', 'memory', 'KIND', 'Where sessions, queued and retained messages live: memory (gone at exit) or level (LevelDB in --data-dir, survives restarts and crashes)', oneOf('storage', STORAGE_KINDS)),
+  dataDir: option('data-dir', 'data', 'DIR', 'Directory of the LevelDB database when --storage is level (created if missing)', path('data-dir', 'directory')),
+  durability: option<Durability>('durability', 'fsync', 'MODE', 'With --storage level: fsync (each batch reaches the disk before it is acknowledged; survives power loss) or os (left to the OS: survives a broker crash, not a power loss; faster)', oneOf('durability', DURABILITY_MODES)),
+  scramUsers: option<string | undefined>('scram-users', undefined, 'FILE', 'SCRAM-SHA-256 credentials file (see troupe scram-user); when set, MQTT 5 clients can log in with SCRAM-SHA-256', path('scram-users', 'file')),
   logLevel: option<LogLevel>('log-level', 'info', 'LEVEL', `Least severe log level written: ${LOG_LEVELS.join(', ')}`, oneOf('log-level', LOG_LEVELS))
 } as const
 

@@ -14,9 +14,20 @@ export interface Received {
 const clients = new Set<MqttClient>()
 
 /** Connects MQTT.js (3.1.1 unless `protocolVersion` says otherwise) and waits for CONNACK. */
-export async function connectClient (url: string, options: IClientOptions = {}): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options })
+export async function connectClient (url: string, options: IClientOptions = {}, beforeConnect?: (client: MqttClient) => void): Promise<MqttClient> {
+  if (beforeConnect === undefined) {
+    const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options })
+    clients.add(client)
+    return client
+  }
+  // A resumed session's messages can arrive in the same chunk as CONNACK: listeners must be there first.
+  const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options })
   clients.add(client)
+  beforeConnect(client)
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => { client.off('error', reject); resolve() })
+    client.once('error', reject)
+  })
   return client
 }
 

@@ -2,15 +2,21 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createActor, waitFor } from 'xstate'
 import { MemoryStore } from '../../persistence/memory-store.js'
-import { persist, persistenceMachine } from '../../persistence/persistence.machine.js'
+import { GroupCommit } from '../../persistence/group-commit.js'
+import { persistenceMachine } from '../../persistence/persistence.machine.js'
 import type { StoreOperation } from '../../persistence/store.js'
 
 /** A real memory store that also remembers each batch it was given. */
 class BatchCountingStore extends MemoryStore {
   readonly batches: number[] = []
   failNext = false
+  /** Holds the next batch until released, so that later writes pile up behind it. */
+  hold: Promise<void> | undefined
   override async apply (operations: readonly StoreOperation[]): Promise<void> {
     this.batches.push(operations.length)
+    const hold = this.hold
+    this.hold = undefined
+    if (hold !== undefined) await hold
     if (this.failNext) {
       this.failNext = false
       throw new Error('disk full')
@@ -23,12 +29,28 @@ const put = (topic: string): StoreOperation => ({ type: 'retained.put', message:
 
 const test = suite('persistence machine')
 
+test('a tick without writes costs the store nothing, and its waiters still run in order', async () => {
+  const store = new BatchCountingStore()
+  await store.open()
+  const actor = createActor(persistenceMachine, { input: { store } })
+  actor.start()
+  const commit = new GroupCommit(actor)
+  const order: number[] = []
+  commit.afterWrites(() => order.push(1))
+  commit.afterWrites(() => order.push(2))
+  await commit.flushed()
+  assert.equal(order, [1, 2])
+  assert.equal(store.batches, [])
+})
+
 test('writes from one tick go to the store as one batch (group commit)', async () => {
   const store = new BatchCountingStore()
   await store.open()
   const actor = createActor(persistenceMachine, { input: { store } })
   actor.start()
-  await Promise.all(Array.from({ length: 50 }, (_, i) => persist(actor, [put(`t/${i}`)])))
+  const commit = new GroupCommit(actor)
+  for (let i = 0; i < 50; i++) commit.write(put(`t/${i}`))
+  await commit.flushed()
   assert.equal(store.batches, [50])
   assert.is((await store.load()).retained.length, 50)
   await waitFor(actor, snapshot => snapshot.value === 'idle')
@@ -39,10 +61,21 @@ test('writes arriving during a batch form the next batch', async () => {
   await store.open()
   const actor = createActor(persistenceMachine, { input: { store } })
   actor.start()
-  const first = persist(actor, [put('a')])
+  const commit = new GroupCommit(actor)
+  let release = (): void => {}
+  store.hold = new Promise(resolve => { release = resolve })
+  commit.write(put('a'))
+  const first = commit.flushed()
   await waitFor(actor, snapshot => snapshot.value === 'writing')
-  const second = Promise.all([persist(actor, [put('b')]), persist(actor, [put('c')])])
-  await Promise.all([first, second])
+  commit.write(put('b'))
+  const second = commit.flushed()
+  // Another tick, while the first batch is still held: both wait and go as one batch.
+  await new Promise(resolve => setImmediate(resolve))
+  commit.write(put('c'))
+  const third = commit.flushed()
+  await new Promise(resolve => setImmediate(resolve))
+  release()
+  await Promise.all([first, second, third])
   assert.equal(store.batches, [1, 2])
 })
 
@@ -51,11 +84,14 @@ test('a failed batch rejects its writers and the actor keeps serving', async () 
   await store.open()
   const actor = createActor(persistenceMachine, { input: { store } })
   actor.start()
+  const commit = new GroupCommit(actor)
   store.failNext = true
   let error: Error | undefined
-  await persist(actor, [put('lost')]).catch((e: Error) => { error = e })
+  commit.write(put('lost'))
+  await commit.flushed().catch((e: Error) => { error = e })
   assert.is(error?.message, 'disk full')
-  await persist(actor, [put('kept')])
+  commit.write(put('kept'))
+  await commit.flushed()
   assert.equal((await store.load()).retained.map(m => m.topic), ['kept'])
   assert.is(actor.getSnapshot().context.failures, 1)
 })

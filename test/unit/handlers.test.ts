@@ -35,6 +35,8 @@ class TestLink implements ConnectionLink, SessionTenant {
   }
 
   send (packet: Packet): void { this.sent.push(packet) }
+  // The memory store keeps nothing across restarts, so an acknowledgement goes at once.
+  acknowledge (packet: Packet): void { this.send(packet) }
   reauthenticate (): undefined { return undefined }
   receiveAuth (): void {}
   sendPublish (delivery: Delivery, packetId: number | undefined): boolean {
@@ -58,6 +60,7 @@ function brokerServices (): BrokerServices {
     log: pino({ level: 'silent' }),
     keepAlive: new KeepAliveSweeper(),
     supervisor: createActor(connectionSupervisorMachine, { input: { log: pino({ level: 'silent' }) } }),
+    afterWrites: then => then(),
     assignClientId: () => 'assigned',
     saveSession: () => {}
   }

@@ -39,7 +39,7 @@ export function handlePublish (link: ConnectionLink, packet: IPublishPacket): Cl
 
   const messageId = packet.messageId!
   if (packet.qos === 2 && session.awaitingRelease.has(messageId)) {
-    link.send(acknowledgement(protocol, 'pubrec', messageId))
+    link.acknowledge(acknowledgement(protocol, 'pubrec', messageId))
     return undefined
   }
   if (protocol.reasonCodes && packet.qos === 2 && session.awaitingRelease.size >= broker.settings.receiveMaximum) {
@@ -62,13 +62,13 @@ export function handlePublish (link: ConnectionLink, packet: IPublishPacket): Cl
     properties,
     origin: link.clientId
   }))
-  if (packet.qos === 2) session.awaitingRelease.add(messageId)
+  if (packet.qos === 2) session.holdInbound(messageId)
   acknowledge(link, packet.qos, messageId, delivered === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success)
   return undefined
 }
 
-/** PUBACK for QoS 1, PUBREC for QoS 2. */
+/** PUBACK for QoS 1, PUBREC for QoS 2, once what routing wrote to the store is durable. */
 function acknowledge (link: ConnectionLink, qos: number, messageId: number, reasonCode: number): void {
   if (qos === 0) return
-  link.send(acknowledgement(link.protocol, qos === 1 ? 'puback' : 'pubrec', messageId, reasonCode))
+  link.acknowledge(acknowledgement(link.protocol, qos === 1 ? 'puback' : 'pubrec', messageId, reasonCode))
 }

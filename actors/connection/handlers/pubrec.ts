@@ -10,6 +10,7 @@ export function handlePubrec (link: ConnectionLink, packet: IPubrecPacket): Clos
   // so the client can finish its side of the flow rather than hold the id forever.
   const known = link.session.received(packet.messageId!)
   // v5 tells the client the id was not found [MQTT-3.6.2-1 (v5)]; v3 PUBREL has no reason code.
-  link.send(acknowledgement(link.protocol, 'pubrel', packet.messageId!, known ? ReasonCode.Success : ReasonCode.PacketIdentifierNotFound))
+  // After the new state is durable: a restart that found the message still awaiting PUBREC would send it again.
+  link.acknowledge(acknowledgement(link.protocol, 'pubrel', packet.messageId!, known ? ReasonCode.Success : ReasonCode.PacketIdentifierNotFound))
   return undefined
 }
