@@ -67,7 +67,7 @@ export function explainOpenFailure (directory: string, error: unknown): StoreErr
 export function explainWriteFailure (directory: string, error: unknown): StoreError {
   const reason = reasonOf(error)
   if (isNoSpace(reason)) {
-    return new StoreError(`could not write to ${directory}: the disk is full (${reason.message}); free some space: the store writes again with the next batch`, { cause: error })
+    return new StoreError(`could not write to ${directory}: the disk is full (${reason.message}); free some space: the store writes again with the next batch`, { cause: error, diskFull: true })
   }
   if (isUnwritable(reason)) return unwritableDirectory(directory, reason.message, error)
   return new StoreError(`could not write to ${directory}: ${reason.message}; check the disk of the data directory: the store tries again with the next batch`, { cause: error })

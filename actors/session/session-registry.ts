@@ -39,6 +39,8 @@ export interface RestoredTiming {
 const NEVER = 0xFFFFFFFF
 /** setTimeout's longest delay; longer expiries are re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1
+/** How often queues are swept for expired messages, so none lingers (in memory or on disk) in a session nobody reads. */
+const EXPIRED_MESSAGE_SWEEP_MS = 30_000
 
 /**
  * Every session by client id, and which connection holds it. Claiming a client id that a
@@ -52,7 +54,14 @@ export class SessionRegistry {
   private readonly tenants = new Map<Session, SessionTenant>()
   private readonly pendingWills = new Map<Session, { readonly will: Message, readonly timer: NodeJS.Timeout }>()
 
-  constructor (private readonly options: SessionRegistryOptions) {}
+  private readonly sweep: NodeJS.Timeout
+
+  constructor (private readonly options: SessionRegistryOptions) {
+    this.sweep = setInterval(() => {
+      for (const session of this.sessions.values()) session.purgeExpired()
+    }, EXPIRED_MESSAGE_SWEEP_MS)
+    this.sweep.unref()
+  }
 
   get size (): number {
     return this.sessions.size
@@ -156,6 +165,7 @@ export class SessionRegistry {
 
   /** Stops every expiry and will timer: the broker is stopping, and sessions stay as they are. */
   close (): void {
+    clearInterval(this.sweep)
     for (const session of [...this.sessions.values()]) {
       clearTimeout(session.expiryTimer)
       session.expiryTimer = undefined

@@ -49,6 +49,8 @@ export class Session {
   /** The journal's number for each message this session holds, while it has a journal. */
   private readonly seqs = new Map<Delivery, number>()
   private nextSeq = 1
+  /** Set when a message with an expiry was queued; purgeExpired clears it once none is left. */
+  private holdsExpiring = false
   private ownerRef: SessionOwner | undefined
   /** Set once the queue overflowed, so an overflow is logged once rather than per message. */
   overflowing = false
@@ -216,6 +218,28 @@ export class Session {
     return taken
   }
 
+  /**
+   * Drops the queued messages whose Message Expiry Interval ran out [MQTT-3.3.2-5 (v5)] and
+   * forgets them in the store, so that a session nobody reads does not keep them on disk.
+   * Cheap for a session that never queued a message with an expiry.
+   */
+  purgeExpired (): void {
+    if (!this.holdsExpiring) return
+    const now = Date.now()
+    let expiring = false
+    const expired = this.queue.removeWhere(delivery => {
+      const left = remainingExpiry(delivery.message, () => now)
+      if (left === undefined) return false
+      if (left > 0) expiring = true
+      return left <= 0
+    })
+    this.holdsExpiring = expiring
+    for (const delivery of expired) {
+      this.forget(delivery)
+      this.observer.dropped(this, delivery, 'expired')
+    }
+  }
+
   /** Forgets what a clean start must not carry over [MQTT-3.1.2-6]. */
   reset (): void {
     this.subscriptions.clear()
@@ -234,9 +258,15 @@ export class Session {
     for (const { seq, delivery, packetId, state } of messages) {
       this.seqs.set(delivery, seq)
       if (seq >= this.nextSeq) this.nextSeq = seq + 1
-      if (packetId !== undefined && state !== undefined) this.inflight.restore(packetId, delivery, state)
-      else this.queue.force(delivery)
+      if (packetId !== undefined && state !== undefined) {
+        this.inflight.restore(packetId, delivery, state)
+      } else {
+        this.queue.force(delivery)
+        if (delivery.message.properties?.messageExpiryInterval !== undefined) this.holdsExpiring = true
+      }
     }
+    // Messages that expired while the broker was down go now, from the store too.
+    this.purgeExpired()
     for (const packetId of awaitingRelease) this.awaitingRelease.add(packetId)
   }
 
@@ -270,8 +300,12 @@ export class Session {
       this.observer.dropped(this, delivery, 'offline')
       return
     }
-    if (this.queue.push(delivery)) this.keep(delivery)
-    else this.observer.dropped(this, delivery, 'queue-full')
+    if (this.queue.push(delivery)) {
+      this.keep(delivery)
+      if (delivery.message.properties?.messageExpiryInterval !== undefined) this.holdsExpiring = true
+    } else {
+      this.observer.dropped(this, delivery, 'queue-full')
+    }
   }
 
   private sendInflight (owner: SessionOwner, delivery: Delivery): void {
