@@ -1,4 +1,4 @@
-import type { Packet } from 'mqtt-packet'
+import type { ISubackPacket, IUnsubackPacket, Packet } from 'mqtt-packet'
 import type { Session } from '../session/session.js'
 import type { CloseReason } from './close-reason.js'
 import type { BrokerServices } from './broker-services.js'
@@ -27,9 +27,10 @@ export interface ConnectionLink {
   /** Encodes and queues a control packet for this connection's socket. */
   send (packet: Packet): void
   /**
-   * Sends PUBACK, PUBREC, PUBREL or PUBCOMP for a client's packet once everything the broker
-   * wrote for it is durable, in the order they were asked for [MQTT-4.6.0-2]; if the write failed,
-   * refuses instead (v5 reason code, or the connection closes so the client sends it again).
+   * Sends PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK or UNSUBACK for a client's packet once
+   * everything the broker wrote for it is durable, in the order they were asked for
+   * [MQTT-4.6.0-2], then runs `then`; if the write failed, refuses instead (v5 reason code on
+   * PUBACK/PUBREC, otherwise the connection closes so that the client sends it again).
    */
-  acknowledge (ack: Acknowledgement): void
+  acknowledge (ack: Acknowledgement | ISubackPacket | IUnsubackPacket, then?: () => void): void
 }

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import mqttPacket, { type Packet } from 'mqtt-packet'
+import mqttPacket, { type ISubackPacket, type IUnsubackPacket, type Packet } from 'mqtt-packet'
 import { createActor } from 'xstate'
 import { remainingExpiry, type Message } from '../router/message.js'
 import type { Delivery } from '../session/delivery.js'
@@ -282,11 +282,12 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.write(packet, this.protocol)
   }
 
-  acknowledge (ack: Acknowledgement): void {
+  acknowledge (ack: Acknowledgement | ISubackPacket | IUnsubackPacket, then?: () => void): void {
     this.broker.afterWrites(error => {
       if (this.finished) return
       if (error === undefined) {
         this.send(ack)
+        then?.()
       } else if (this.protocol.reasonCodes && (ack.cmd === 'puback' || ack.cmd === 'pubrec')) {
         // Refused, not acknowledged: the publisher knows the message was not taken [MQTT-3.4.2-1 (v5)].
         this.send({ ...ack, reasonCode: error instanceof StoreError && error.diskFull ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError })

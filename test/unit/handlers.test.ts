@@ -36,7 +36,10 @@ class TestLink implements ConnectionLink, SessionTenant {
 
   send (packet: Packet): void { this.sent.push(packet) }
   // The memory store keeps nothing across restarts, so an acknowledgement goes at once.
-  acknowledge (packet: Packet): void { this.send(packet) }
+  acknowledge (packet: Packet, then?: () => void): void {
+    this.send(packet)
+    then?.()
+  }
   reauthenticate (): undefined { return undefined }
   receiveAuth (): void {}
   sendPublish (delivery: Delivery, packetId: number | undefined): boolean {

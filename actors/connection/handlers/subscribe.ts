@@ -48,13 +48,14 @@ export function handleSubscribe (link: ConnectionLink, packet: ISubscribePacket)
     if (!shared) granted.push({ filter: request.topic, qos, isNew, retainHandling: subscription.retainHandling })
   }
   if (session.persistent && granted.length > 0) broker.saveSession(session.clientId)
-  link.send({ cmd: 'suback', messageId: packet.messageId, granted: codes })
-
-  for (const { filter, qos, isNew, retainHandling } of granted) {
-    if (retainHandling === 2 || (retainHandling === 1 && !isNew)) continue
-    for (const message of broker.router.retainedFor(filter)) {
-      session.deliver({ message, qos: message.qos < qos ? message.qos : qos, retain: true })
+  // SUBACK once a durable session's new subscriptions are written; the retained messages after it.
+  link.acknowledge({ cmd: 'suback', messageId: packet.messageId, granted: codes }, () => {
+    for (const { filter, qos, isNew, retainHandling } of granted) {
+      if (retainHandling === 2 || (retainHandling === 1 && !isNew)) continue
+      for (const message of broker.router.retainedFor(filter)) {
+        session.deliver({ message, qos: message.qos < qos ? message.qos : qos, retain: true })
+      }
     }
-  }
+  })
   return undefined
 }

@@ -19,6 +19,6 @@ export function handleUnsubscribe (link: ConnectionLink, packet: IUnsubscribePac
   }
   if (session.persistent) broker.saveSession(session.clientId)
   // v3 UNSUBACK has no payload; the encoder writes `granted` (the reason codes) for v5 only.
-  link.send({ cmd: 'unsuback', messageId: packet.messageId, granted: reasonCodes })
+  link.acknowledge({ cmd: 'unsuback', messageId: packet.messageId, granted: reasonCodes })
   return undefined
 }
