@@ -27,7 +27,8 @@ function reasonOf (error: unknown): ErrorDetails {
 
 // LevelDB reports file system errors as text ("IO error: <file>: Permission denied"), not codes.
 const PERMISSION = /permission denied|read-only file system|operation not permitted/i
-const NO_SPACE = /no space left on device|disk quota exceeded/i
+// "File too large" is EFBIG: the file size limit (ulimit -f) reached, a quota like any other.
+const NO_SPACE = /no space left on device|disk quota exceeded|file too large/i
 
 function isNoSpace (reason: ErrorDetails): boolean {
   return reason.code === 'ENOSPC' || NO_SPACE.test(reason.message)

@@ -10,7 +10,7 @@ import type { BrokerServices, ConnectionSettings, TrafficCounters } from '../act
 import { Connection } from '../actors/connection/connection.js'
 import { KeepAliveSweeper } from '../actors/connection/keep-alive.js'
 import { connectionSupervisorMachine, type ConnectionSupervisor } from '../actors/connection/connection-supervisor.machine.js'
-import { createMessage } from '../actors/router/message.js'
+import { createMessage, type Message } from '../actors/router/message.js'
 import { Router } from '../actors/router/router.js'
 import { routerMachine } from '../actors/router/router.machine.js'
 import { SessionRegistry } from '../actors/session/session-registry.js'
@@ -142,8 +142,16 @@ export class Broker implements BrokerServices {
 
   saveSession (clientId: string): void {
     const session = this.sessions.get(clientId)
-    if (session === undefined || !session.persistent) return
-    this.write({ type: 'session.put', session: sessionRecordOf(session) })
+    if (session === undefined) return
+    if (session.persistent) {
+      this.write({ type: 'session.put', session: sessionRecordOf(session) })
+      session.stored = true
+    } else if (session.stored) {
+      // Resumed with a Session Expiry Interval of 0: it now ends with its connection, so the
+      // store must not bring it back after a restart.
+      this.write({ type: 'session.delete', clientId })
+      session.stored = false
+    }
   }
 
   afterWrites (then: (error?: Error) => void): void {
@@ -189,12 +197,13 @@ export class Broker implements BrokerServices {
     const now = Date.now()
     let expired = 0
     let messages = 0
+    const dueWills: Message[] = []
     for (const stored of contents.sessions) {
       if (stored.expiresAt !== undefined && stored.expiresAt <= now) {
         // It ran out while the broker was down: gone, from disk too, and its will is due.
         expired++
         this.write({ type: 'session.delete', clientId: stored.clientId })
-        if (stored.will !== undefined) this.router.publish({ ...createMessage(stored.will.message), receivedAt: now })
+        if (stored.will !== undefined) dueWills.push({ ...createMessage(stored.will.message), receivedAt: now })
         continue
       }
       const session = this.sessions.restore(stored.clientId, stored.expiryInterval, {
@@ -206,8 +215,11 @@ export class Broker implements BrokerServices {
         this.router.subscribe(session, subscription)
       }
       session.restoreHeld(stored.messages.map(heldOf), stored.awaitingRelease)
+      session.stored = true
       messages += stored.messages.length
     }
+    // Once every session is back, so that each restored subscriber gets them.
+    for (const will of dueWills) this.router.publish(will)
     if (contents.retained.length > 0 || contents.sessions.length > 0) {
       this.log.info({
         retained: contents.retained.length,
@@ -234,7 +246,9 @@ export class Broker implements BrokerServices {
   private onSessionDiscarded (session: Session): void {
     this.router.forget(session)
     this.router.redistribute(session.takeShared(undefined, true))
-    if (session.persistent) this.write({ type: 'session.delete', clientId: session.clientId })
+    // `stored` too: a DISCONNECT may have set the interval to 0 after the record was written.
+    if (session.persistent || session.stored) this.write({ type: 'session.delete', clientId: session.clientId })
+    session.stored = false
   }
 }
 

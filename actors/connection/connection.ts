@@ -169,10 +169,9 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     if (verdict.protocol.reasonCodes) this.aliases = new TopicAliases(this.broker.settings.maxTopicAlias, verdict.clientTopicAliasMaximum)
     const { session, sessionPresent } = this.broker.sessions.claim(verdict.clientId, verdict.cleanStart, verdict.sessionExpiry, this)
     this.sessionRef = session
-    if (session.persistent) {
-      session.will = verdict.will
-      this.broker.saveSession(verdict.clientId)
-    }
+    if (session.persistent) session.will = verdict.will
+    // Also for a session resumed with expiry 0: its stored record must go.
+    if (session.persistent || session.stored) this.broker.saveSession(verdict.clientId)
     this.broker.counters.connectionsAccepted++
     this.send(connackFor(verdict, sessionPresent, this.broker.settings, this.authenticationData))
     this.authenticationData = undefined

@@ -58,6 +58,8 @@ export class Session {
   expiryTimer: NodeJS.Timeout | undefined
   /** Epoch ms at which the session ends unless its client returns; undefined while online or never. */
   expiresAt: number | undefined
+  /** The store holds a record of this session (the broker's to set), so its end must delete it. */
+  stored = false
   /** The will still due for this session: its connection's, or one waiting out its delay. */
   will: { readonly message: Message, readonly delay: number } | undefined
 
