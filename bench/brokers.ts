@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { LaunchCommand } from './broker-process.js'
@@ -43,30 +43,75 @@ export interface BrokerDefinition {
   readonly mqtt5: boolean
   /** Peers are what the first selected non-peer broker is compared with in the ratio columns. */
   readonly peer: boolean
+  /** Set on Troupe run on another store than memory: see StorageVariant. */
+  readonly storageVariant?: StorageVariant
   launch (context: LaunchContext): LaunchCommand
 }
 
+/**
+ * Troupe on a durable store. Such a variant answers "what does durability cost Troupe", not
+ * "how does Troupe compare with its peers", so it stays out of the comparison tables: it runs
+ * in one scenario only, on the main MQTT version only, in the same alternating rounds as the
+ * others, and is reported in a table of its own against the first selected non-peer broker
+ * (Troupe on its memory store).
+ */
+export interface StorageVariant {
+  /** Id of the one scenario it runs in. */
+  readonly scenario: string
+  /** Its name next to "memory" in its table, e.g. "level os". */
+  readonly store: string
+  /** Least fraction of the memory store's value it is meant to reach; a lower one is marked. */
+  readonly target: number | undefined
+}
+
+export type StorageVariantBroker = BrokerDefinition & { readonly storageVariant: StorageVariant }
+
+export function isStorageVariant (broker: BrokerDefinition): broker is StorageVariantBroker {
+  return broker.storageVariant !== undefined
+}
+
+/** Issue 4: on LevelDB with `os` durability Troupe should keep at least half its memory store's QoS 1 throughput. */
+const LEVEL_OS_TARGET = 0.5
+
 /** Troupe from dist/ (the bench script builds it first), with `extraArgs` for a variant such as `--storage level`. */
-function troupe (id: string, label: string, extraArgs: readonly string[] = []): BrokerDefinition {
+function troupe (id: string, label: string, extraArgs: (context: LaunchContext) => readonly string[] = () => []): BrokerDefinition {
   return {
     id,
     label,
     mqtt5: true,
     peer: false,
-    launch: ({ port, tuning, nodeArgs }) => ({
+    launch: (context) => ({
       command: process.execPath,
       args: [
-        ...nodeArgs,
+        ...context.nodeArgs,
         join(REPO_ROOT, 'dist/runtime/cli.js'),
-        '--port', String(port),
+        '--port', String(context.port),
         '--host', '127.0.0.1',
         // warn, not info: info logs every connect, which would bill the connect-rate scenario for logging.
         '--log-level', 'warn',
-        '--max-inflight', String(tuning.maxInflight),
-        '--max-queued', String(tuning.maxQueued),
-        ...extraArgs
+        '--max-inflight', String(context.tuning.maxInflight),
+        '--max-queued', String(context.tuning.maxQueued),
+        ...extraArgs(context)
       ]
     })
+  }
+}
+
+/**
+ * Troupe on LevelDB with `durability` os or fsync, measured in `qos1`, the scenario whose
+ * subscriber holds a persistent session and so has every message journaled.
+ */
+function troupeOnLevel (durability: 'os' | 'fsync', target: number | undefined): BrokerDefinition {
+  const store = `level ${durability}`
+  return {
+    ...troupe(`troupe-level-${durability}`, `Troupe ${store}`, ({ workDir }) => [
+      '--storage', 'level',
+      '--durability', durability,
+      // A new, empty database per launch: no run inherits another's sessions, or the
+      // compaction debt of another's writes.
+      '--data-dir', mkdtempSync(join(workDir, `level-${durability}-`))
+    ]),
+    storageVariant: { scenario: 'qos1', store, target }
   }
 }
 
@@ -109,12 +154,11 @@ const mosquitto: BrokerDefinition = {
   }
 }
 
-/**
- * Every broker the bench knows, in report column order. A new variant is one more entry,
- * e.g. `troupe('troupe-level', 'Troupe (level)', ['--storage', 'level'])`.
- */
+/** Every broker the bench knows, in run and report column order. A new one is one more entry. */
 export const BROKERS: readonly BrokerDefinition[] = [
   troupe('troupe', 'Troupe'),
   aedes,
-  mosquitto
+  mosquitto,
+  troupeOnLevel('os', LEVEL_OS_TARGET),
+  troupeOnLevel('fsync', undefined)
 ]

@@ -20,17 +20,26 @@ export function comparedScenarios (scenarios: readonly Scenario[], versions: rea
   return both ? scenarios.filter(scenario => MQTT5_COMPARED.includes(scenario)) : []
 }
 
+/** False for a storage variant in any scenario but its own: it is measured in that one only. */
+export function runsIn (broker: BrokerDefinition, scenario: Scenario): boolean {
+  return broker.storageVariant === undefined || broker.storageVariant.scenario === scenario.id
+}
+
 /**
  * What one round of `scenario` runs, in order: every broker on the main version (brokers
- * without 5.0 are left out when that is 5.0), then, when both versions were asked for and the
- * scenario is compared, every broker with 5.0 again on 5.0. Both sit in the same round so that
- * drift on the machine hits the two versions alike.
+ * without 5.0 are left out when that is 5.0, storage variants when it is not their scenario),
+ * then, when both versions were asked for and the scenario is compared, every broker with 5.0
+ * but the storage variants again on 5.0. Both sit in the same round so that drift on the
+ * machine hits the two versions, and the stores, alike.
  */
 export function roundRuns (scenario: Scenario, brokers: readonly BrokerDefinition[], versions: readonly MqttVersion[]): PlannedRun[] {
   const main = mainVersion(versions)
-  const runs = brokers.filter(broker => main === 4 || broker.mqtt5).map(broker => ({ broker, version: main }))
+  const runs = brokers
+    .filter(broker => (main === 4 || broker.mqtt5) && runsIn(broker, scenario))
+    .map(broker => ({ broker, version: main }))
   if (comparedScenarios([scenario], versions).length > 0) {
-    runs.push(...brokers.filter(broker => broker.mqtt5).map(broker => ({ broker, version: 5 as const })))
+    // The storage variants stay on the main version: their table compares stores, not versions.
+    runs.push(...brokers.filter(broker => broker.mqtt5 && broker.storageVariant === undefined).map(broker => ({ broker, version: 5 as const })))
   }
   return runs
 }

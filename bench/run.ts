@@ -2,25 +2,29 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BrokerProcess, freePort } from './broker-process.js'
-import { BROKERS } from './brokers.js'
+import { BROKERS, isStorageVariant } from './brokers.js'
 import { killAll } from './children.js'
 import { describeEnvironment } from './environment.js'
 import { prepareLoadProcess, spinEventLoop } from './load-process.js'
 import { helpText, parseOptions, type BenchOptions } from './options.js'
-import { roundsTable, summaryTable, versionName, versionTable, type Measurement } from './report.js'
-import { comparedScenarios, mainVersion, roundRuns, type PlannedRun } from './run-plan.js'
+import { roundsTable, storageTable, summaryTable, versionName, versionTable, type Measurement } from './report.js'
+import { comparedScenarios, mainVersion, roundRuns, runsIn, type PlannedRun } from './run-plan.js'
 import type { Scenario } from './scenario.js'
 import { SCENARIOS } from './scenarios/index.js'
 
 /** Longest a single run may take beyond its warm-up and window before it counts as hung. */
 const RUN_SLACK_MS = 90_000
+/** Width of the broker column of the progress lines. */
+const ID_WIDTH = Math.max(...BROKERS.map(broker => broker.id.length))
 
 /**
  * `npm run bench`: every selected scenario, round after round, each round running every
  * selected broker once in turn (A B C A B C ...), followed, for the scenarios compared across
  * MQTT versions, by every broker with 5.0 again on 5.0; each run against a freshly started
- * broker, so that drift on the machine spreads over all brokers and versions alike. Progress
- * goes to stderr, the Markdown tables to stdout.
+ * broker, so that drift on the machine spreads over all brokers and versions alike. Troupe's
+ * storage variants (LevelDB) run in their one scenario, in the same rounds, and get a table of
+ * their own instead of columns in the comparison. Progress goes to stderr, the Markdown tables
+ * to stdout.
  */
 async function main (argv: readonly string[]): Promise<number> {
   let options: BenchOptions | undefined
@@ -39,9 +43,13 @@ async function main (argv: readonly string[]): Promise<number> {
   const main = mainVersion(options.mqtt)
   for (const broker of brokers) {
     if (main === 5 && !broker.mqtt5) log(`${broker.id} has no MQTT 5 support: skipped under --mqtt 5`)
+    if (isStorageVariant(broker) && !scenarios.some(scenario => runsIn(broker, scenario))) log(`${broker.id} runs in ${broker.storageVariant.scenario} only: skipped`)
   }
+  // The storage variants are measured against Troupe on memory, not against the peers.
+  const comparison = brokers.filter(broker => !isStorageVariant(broker))
+  const variants = brokers.filter(isStorageVariant)
   const compared = comparedScenarios(scenarios, options.mqtt)
-  const comparedBrokers = brokers.filter(broker => broker.mqtt5)
+  const comparedBrokers = comparison.filter(broker => broker.mqtt5)
   const needsIdle = scenarios.some(scenario => scenario.id === 'memory') ? options.idleConnections : 0
   for (const warning of prepareLoadProcess(needsIdle)) log(`warning: ${warning}`)
 
@@ -51,11 +59,12 @@ async function main (argv: readonly string[]): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'troupe-bench-'))
   const measurements: Measurement[] = []
   const stopSpinning = options.spin ? spinEventLoop() : undefined
+  let runNumber = 0
   try {
     for (const scenario of scenarios) {
       for (let round = 0; round < options.rounds; round++) {
         for (const run of roundRuns(scenario, brokers, options.mqtt)) {
-          measurements.push(await runOnce(scenario, run, round, options, workDir))
+          measurements.push(await runOnce(scenario, run, round, runNumber++, options, workDir))
         }
       }
     }
@@ -65,17 +74,28 @@ async function main (argv: readonly string[]): Promise<number> {
   }
 
   const minutes = (Date.now() - started.getTime()) / 60_000
+  const summarySection = comparison.length > 0 ? ['', summaryTable(scenarios, comparison, measurements, main)] : []
   const versionSection = compared.length > 0 && comparedBrokers.length > 0
     ? ['', 'MQTT 5.0 against 3.1.1 (same broker, same scenario), median of the rounds:', '', versionTable(compared, comparedBrokers, measurements)]
+    : []
+  const storageScenarios = scenarios.filter(scenario => variants.some(variant => runsIn(variant, scenario)))
+  const storageSection = storageScenarios.length > 0
+    ? [
+        '',
+        `${storageScenarios.map(scenario => scenario.title).join(', ')} on LevelDB: Troupe with --storage level (a new database per run) ` +
+          `against Troupe on its memory store, MQTT ${versionName(main)}, median of the rounds:`,
+        '',
+        storageTable(storageScenarios, comparison.find(broker => !broker.peer), variants, measurements, main)
+      ]
     : []
   console.log([
     `Run of ${started.toISOString().slice(0, 10)}, ${minutes.toFixed(1)} min: ${environment}.`,
     `MQTT ${versionName(main)}, ${options.payloadBytes}-byte payloads, ${options.rounds} rounds, ` +
       `${options.warmupSeconds} s warm-up + ${options.seconds} s measured; QoS 0 window ${options.qos0Window === 0 ? 'none (flood)' : options.qos0Window}` +
       `${options.spin ? ', spinning load' : ''}; broker on core 0, load on core 1. Median of the rounds:`,
-    '',
-    summaryTable(scenarios, brokers, measurements, main),
+    ...summarySection,
     ...versionSection,
+    ...storageSection,
     '',
     'Every round:',
     '',
@@ -87,14 +107,17 @@ async function main (argv: readonly string[]): Promise<number> {
 }
 
 /** One scenario against one fresh broker; a failure is logged and recorded, and the bench goes on. */
-async function runOnce (scenario: Scenario, { broker, version }: PlannedRun, round: number, options: BenchOptions, workDir: string): Promise<Measurement> {
-  const tag = `[${scenario.id} ${round + 1}/${options.rounds}] ${broker.id.padEnd(10)} ${versionName(version).padEnd(5)}`
+async function runOnce (scenario: Scenario, { broker, version }: PlannedRun, round: number, runNumber: number, options: BenchOptions, workDir: string): Promise<Measurement> {
+  const tag = `[${scenario.id} ${round + 1}/${options.rounds}] ${broker.id.padEnd(ID_WIDTH)} ${versionName(version).padEnd(5)}`
   const port = await freePort()
   let running: BrokerProcess | undefined
   try {
     running = await BrokerProcess.start(broker.id, broker.launch({ port, tuning: scenario.tuning, workDir, nodeArgs: options.nodeArgs }), port)
     const limitMs = (options.warmupSeconds + options.seconds) * 1000 + RUN_SLACK_MS
-    const run = scenario.run({ broker: running, options, version, runId: `b${round}v${version}${scenario.id}` })
+    // Client ids new to every run, so that no session (persistent in qos1) could carry over
+    // from one run to the next; fixed width, so that every broker gets ids of the same length.
+    const runId = `b${String(runNumber).padStart(4, '0')}v${version}${scenario.id}`
+    const run = scenario.run({ broker: running, options, version, runId })
     const outcome = await withTimeout(run, limitMs, `${scenario.id} on ${broker.id} (MQTT ${versionName(version)})`)
     const shown = scenario.metrics
       .map(metric => `${outcome.values[metric.key]!.toLocaleString('en-US', { maximumFractionDigits: metric.decimals })} ${metric.unit}`)

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net'
 import { FrameReader, PacketType, type FrameHandler } from './frame-reader.js'
-import { encodeConnect, encodeDisconnect, encodeSubscribe, type MqttVersion } from './packets.js'
+import { encodeConnect, encodeDisconnect, encodeSubscribe, type MqttVersion, type SessionKind } from './packets.js'
 
 const HANDSHAKE_TIMEOUT_MS = 15_000
 
@@ -10,6 +10,8 @@ export interface ClientOptions {
   readonly version: MqttVersion
   /** Seconds; 0 asks for no keep-alive, so idle connections need no PINGREQ. */
   readonly keepalive?: number
+  /** 'clean' unless given: a persistent session is what a durable broker journals. */
+  readonly session?: SessionKind
 }
 
 /**
@@ -30,7 +32,7 @@ export class RawClient {
   static async connect (options: ClientOptions): Promise<RawClient> {
     const socket = connect({ port: options.port, host: '127.0.0.1', noDelay: true })
     const client = new RawClient(socket, options.version)
-    socket.once('connect', () => socket.write(encodeConnect(options.clientId, options.version, options.keepalive ?? 0)))
+    socket.once('connect', () => socket.write(encodeConnect(options.clientId, options.version, options.keepalive ?? 0, options.session)))
     try {
       await client.expect(PacketType.CONNACK, (data, start) => {
         // CONNACK: flags byte, then the return code (3.1.1) or reason code (5.0); 0 is success.

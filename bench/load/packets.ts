@@ -4,17 +4,31 @@ import mqttPacket from 'mqtt-packet'
 export type MqttVersion = 4 | 5
 
 /**
+ * Whether a client's session ends with its connection ('clean') or outlives it
+ * ('persistent'): only a persistent session's QoS 1/2 messages are kept, and journaled by a
+ * broker with a durable store.
+ */
+export type SessionKind = 'clean' | 'persistent'
+
+/** Session Expiry Interval of a persistent MQTT 5.0 session: anything above 0 keeps it; an hour outlasts any run. */
+const PERSISTENT_SESSION_EXPIRY_SECONDS = 3600
+
+/**
  * Packets the load generators send, encoded once with mqtt-packet and then reused as bytes:
  * the load side must not spend per message what the broker under test spends.
  */
-export function encodeConnect (clientId: string, version: MqttVersion, keepalive: number): Buffer {
+export function encodeConnect (clientId: string, version: MqttVersion, keepalive: number, session: SessionKind = 'clean'): Buffer {
+  const persistent = session === 'persistent'
   return mqttPacket.generate({
     cmd: 'connect',
     protocolId: 'MQTT',
     protocolVersion: version,
     clientId,
-    clean: true,
-    keepalive
+    // 3.1.1: clean session 0 is what keeps the session. 5.0: Clean Start 0 only resumes one;
+    // what keeps it after the connection is a Session Expiry Interval above 0.
+    clean: !persistent,
+    keepalive,
+    ...(persistent && version === 5 ? { properties: { sessionExpiryInterval: PERSISTENT_SESSION_EXPIRY_SECONDS } } : {})
   }, { protocolVersion: version })
 }
 

@@ -11,6 +11,11 @@ import type { Scenario } from '../scenario.js'
  * of them together at most publishers × window not yet delivered), one subscriber at QoS 1
  * acknowledges everything. Messages per second delivered to the subscriber, with both
  * acknowledgement legs and the broker's inflight tracking in the loop.
+ *
+ * The subscriber holds a persistent session, on every broker: a durable store journals only
+ * the messages of persistent sessions, so with a clean one Troupe on LevelDB would write
+ * nothing and measure as its memory store. The publishers stay clean: their messages pass
+ * through and are kept, if at all, in the subscriber's session.
  */
 export const qos1: Scenario = {
   id: 'qos1',
@@ -23,7 +28,7 @@ export const qos1: Scenario = {
   async run ({ broker, options, runId, version }) {
     const clients: RawClient[] = []
     try {
-      const subscriberClient = await RawClient.connect({ port: broker.port, clientId: `${runId}-sub`, version })
+      const subscriberClient = await RawClient.connect({ port: broker.port, clientId: `${runId}-sub`, version, session: 'persistent' })
       clients.push(subscriberClient)
       const subscriber = new CountingSubscriber(subscriberClient, true)
       await subscriberClient.subscribe('bench/qos1/+', 1)
