@@ -1,6 +1,8 @@
-import { ALL_MESSAGES, ALL_RELEASES, ALL_RETAINED, ALL_SESSIONS, clientIdOfSessionKey, parseMessageKey, parseReleaseKey, type KeyRange } from './level-keys.js'
+import type { SegmentIndex } from './level-batch.js'
+import { ALL_MESSAGES, ALL_RELEASES, ALL_RETAINED, ALL_SESSIONS, clientIdOfSessionKey, parseReleaseKey, parseSegmentKey, type KeyRange } from './level-keys.js'
 import type { LevelDatabase } from './level-open.js'
-import { checkRelease, decodeRetained, decodeSession, decodeSessionMessage } from './record-encoding.js'
+import { ClientSegments, decodeSegment, segmentSeqs } from './level-segments.js'
+import { checkRelease, decodeRetained, decodeSession } from './record-encoding.js'
 import type { SessionMessageRecord, SessionRecord, StoreContents, StoredMessage, StoredSession } from './store.js'
 
 // Entries per native call, and the bytes LevelDB may gather for one: large enough that reading
@@ -52,12 +54,26 @@ async function readSessions (db: LevelDatabase): Promise<StoredSession[]> {
     records.set(clientId, decodeSession(key, clientId, value))
   })
 
-  const messages = new Map<string, SessionMessageRecord[]>()
+  // Segments in order: a later entry replaces an earlier one of the same seq, a tombstone removes it.
+  const held = new Map<string, Map<number, SessionMessageRecord>>()
   await forEachEntry(db, ALL_MESSAGES, (key, value) => {
-    const { clientId, number: seq } = parseMessageKey(key)
+    const { clientId } = parseSegmentKey(key)
     if (!records.has(clientId)) return
-    appendTo(messages, clientId, decodeSessionMessage(key, clientId, seq, value))
+    const { entries, tombstones } = decodeSegment(key, clientId, value)
+    let messages = held.get(clientId)
+    if (messages === undefined) held.set(clientId, messages = new Map())
+    for (const entry of entries) {
+      if (entry.kind === 'record') {
+        messages.set(entry.record.seq, entry.record)
+      } else {
+        const record = messages.get(entry.seq)
+        if (record !== undefined) messages.set(entry.seq, { ...record, packetId: entry.packetId, state: entry.state })
+      }
+    }
+    for (const seq of tombstones) messages.delete(seq)
   })
+  const messages = new Map<string, SessionMessageRecord[]>()
+  for (const [clientId, bySeq] of held) messages.set(clientId, [...bySeq.values()].sort((a, b) => a.seq - b.seq))
 
   const releases = new Map<string, number[]>()
   await forEachEntry(db, ALL_RELEASES, (key, value) => {
@@ -78,4 +94,20 @@ function appendTo<T> (lists: Map<string, T[]>, clientId: string, item: T): void 
   const list = lists.get(clientId)
   if (list === undefined) lists.set(clientId, [item])
   else list.push(item)
+}
+
+/**
+ * Which segment holds the current entry of each message, for every client: built at open and
+ * after a failed write from the seqs alone (records are not decoded).
+ */
+export async function readSegmentIndex (db: LevelDatabase): Promise<SegmentIndex> {
+  const index: SegmentIndex = new Map()
+  await forEachEntry(db, ALL_MESSAGES, (key, value) => {
+    const { clientId, number } = parseSegmentKey(key)
+    let client = index.get(clientId)
+    if (client === undefined) index.set(clientId, client = new ClientSegments())
+    const { records, states, tombstones } = segmentSeqs(key, value)
+    client.loaded(number, records, states, tombstones)
+  })
+  return index
 }

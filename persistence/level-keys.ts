@@ -5,7 +5,7 @@ import { StoreError } from './store.js'
  * for the reads the store makes:
  *
  *   s\0<clientId>                    session record
- *   m\0<clientId>\0<seq, 16 hex>     session message
+ *   m\0<clientId>\0<segment, 16 hex> session messages written in one batch (level-segments.ts)
  *   p\0<clientId>\0<packetId, 4 hex> inbound QoS 2 packet id awaiting PUBREL
  *   r\0<topic>                       retained message
  *   meta\0schema                     schema version of the whole layout
@@ -57,8 +57,8 @@ function hex (value: number, digits: number, what: string, max: number): string 
 }
 
 export const sessionKey = (clientId: string): string => `${SESSION}${SEPARATOR}${checked('client id', clientId)}`
-export const messageKey = (clientId: string, seq: number): string =>
-  `${MESSAGE}${SEPARATOR}${checked('client id', clientId)}${SEPARATOR}${hex(seq, SEQ_DIGITS, 'message seq', Number.MAX_SAFE_INTEGER)}`
+export const segmentKey = (clientId: string, segment: number): string =>
+  `${MESSAGE}${SEPARATOR}${checked('client id', clientId)}${SEPARATOR}${hex(segment, SEQ_DIGITS, 'segment number', Number.MAX_SAFE_INTEGER)}`
 export const releaseKey = (clientId: string, packetId: number): string =>
   `${RELEASE}${SEPARATOR}${checked('client id', clientId)}${SEPARATOR}${hex(packetId, PACKET_ID_DIGITS, 'packet id', 0xFFFF)}`
 export const retainedKey = (topic: string): string => `${RETAINED}${SEPARATOR}${checked('topic', topic)}`
@@ -69,13 +69,9 @@ export const ALL_MESSAGES = rangeOf(`${MESSAGE}${SEPARATOR}`)
 export const ALL_RELEASES = rangeOf(`${RELEASE}${SEPARATOR}`)
 export const ALL_RETAINED = rangeOf(`${RETAINED}${SEPARATOR}`)
 
-/** The messages and the release ids of one client: what `session.delete` removes besides the record. */
-export function clientRanges (clientId: string): readonly KeyRange[] {
-  const id = checked('client id', clientId)
-  return [
-    rangeOf(`${MESSAGE}${SEPARATOR}${id}${SEPARATOR}`),
-    rangeOf(`${RELEASE}${SEPARATOR}${id}${SEPARATOR}`)
-  ]
+/** The release ids of one client: what `session.delete` lists to remove (its segments the store knows). */
+export function releaseRange (clientId: string): KeyRange {
+  return rangeOf(`${RELEASE}${SEPARATOR}${checked('client id', clientId)}${SEPARATOR}`)
 }
 
 /** A client id and a number read back from a message or release key. */
@@ -94,7 +90,7 @@ function parseNumbered (key: string, digits: number): NumberedKey {
 }
 
 export const clientIdOfSessionKey = (key: string): string => key.slice(2)
-export const parseMessageKey = (key: string): NumberedKey => parseNumbered(key, SEQ_DIGITS)
+export const parseSegmentKey = (key: string): NumberedKey => parseNumbered(key, SEQ_DIGITS)
 export const parseReleaseKey = (key: string): NumberedKey => parseNumbered(key, PACKET_ID_DIGITS)
 
 /** Names a key for people, for error messages that must say which record is damaged. */
@@ -105,9 +101,9 @@ export function describeKey (key: string): string {
   if (key.startsWith(ALL_RETAINED.gte)) return `the retained message of topic ${JSON.stringify(key.slice(2))} (key ${exact})`
   if (key.startsWith(ALL_MESSAGES.gte) || key.startsWith(ALL_RELEASES.gte)) {
     try {
-      const { clientId, number } = key.startsWith(ALL_MESSAGES.gte) ? parseMessageKey(key) : parseReleaseKey(key)
+      const { clientId, number } = key.startsWith(ALL_MESSAGES.gte) ? parseSegmentKey(key) : parseReleaseKey(key)
       return key.startsWith(ALL_MESSAGES.gte)
-        ? `message ${number} of session ${JSON.stringify(clientId)} (key ${exact})`
+        ? `message segment ${number} of session ${JSON.stringify(clientId)} (key ${exact})`
         : `packet id ${number} awaiting release in session ${JSON.stringify(clientId)} (key ${exact})`
     } catch {
       // A malformed key still gets named exactly.

@@ -9,7 +9,9 @@ import { StoreError } from './store.js'
  * open; a release never opens a database written by a newer one, which could hold records it
  * would misread or drop.
  */
-export const SCHEMA_VERSION = 1
+// 2: session messages in segments (level-segments.ts). Version 1, one key per message, was
+// never released, so it is not migrated.
+export const SCHEMA_VERSION = 2
 
 /** Writes the schema record into a new database, or checks that this release can read an existing one. */
 export async function ensureSchema (db: ClassicLevel<string, Buffer>, directory: string): Promise<void> {
@@ -27,6 +29,10 @@ export async function ensureSchema (db: ClassicLevel<string, Buffer>, directory:
   if (version > SCHEMA_VERSION) {
     throw new StoreError(`the database in ${directory} has schema version ${version}, but this Troupe release reads only up to version ${SCHEMA_VERSION}: ` +
       'run a Troupe release at least as new as the one that last wrote it, or move the directory away to start with an empty store')
+  }
+  if (version < SCHEMA_VERSION && Number.isInteger(version) && version >= 1) {
+    throw new StoreError(`the database in ${directory} has schema version ${version}, written by a development build of Troupe before its first release, ` +
+      'which this release does not convert: move the directory away to start with an empty store')
   }
   if (version < 1 || !Number.isInteger(version)) {
     throw new StoreError(`the database in ${directory} has an invalid schema version ${version}: restore the directory from a backup, or move it away to start with an empty store`)

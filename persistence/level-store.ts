@@ -1,5 +1,5 @@
-import { toLevelBatch } from './level-batch.js'
-import { readContents } from './level-contents.js'
+import { toLevelBatch, type SegmentIndex } from './level-batch.js'
+import { readContents, readSegmentIndex } from './level-contents.js'
 import { explainReadFailure, explainWriteFailure } from './level-errors.js'
 import { closeLevelDatabase, openLevelDatabase, type LevelDatabase } from './level-open.js'
 import { StoreError, type Store, type StoreContents, type StoreOperation } from './store.js'
@@ -30,6 +30,11 @@ export class LevelStore implements Store {
    * the next batch (or load) reopens it first, and the store recovers as soon as the disk does.
    */
   private reopenBeforeNextWrite = false
+  /**
+   * Where each session's message segments stand (level-segments.ts); read at open, and read
+   * again after a failed batch, which may have left it ahead of the disk.
+   */
+  private segments: SegmentIndex | undefined
   /** The end of the chain every operation waits on: one at a time, in call order. */
   private tail: Promise<void> = Promise.resolve()
 
@@ -38,7 +43,14 @@ export class LevelStore implements Store {
   open (): Promise<void> {
     return this.oneAtATime(async () => {
       if (this.db !== undefined) return
-      this.db = await openLevelDatabase(this.options.directory)
+      const db = await openLevelDatabase(this.options.directory)
+      try {
+        this.segments = await readSegmentIndex(db)
+      } catch (error) {
+        await closeLevelDatabase(db).catch(() => undefined)
+        throw explainReadFailure(this.options.directory, error)
+      }
+      this.db = db
       this.reopenBeforeNextWrite = false
     })
   }
@@ -50,16 +62,19 @@ export class LevelStore implements Store {
     // before its batch is written (see toLevelBatch).
     return this.oneAtATime(async () => {
       const db = await this.usableDatabase()
+      const segments = this.segments ??= await readSegmentIndex(db).catch((error: unknown) => { throw explainReadFailure(this.options.directory, error) })
       let writes
       try {
-        writes = await toLevelBatch(operations, range => db.keys({ gte: range.gte, lt: range.lt }).all())
+        writes = await toLevelBatch(operations, range => db.keys({ gte: range.gte, lt: range.lt }).all(), segments)
       } catch (error) {
+        this.segments = undefined
         throw explainReadFailure(this.options.directory, error)
       }
       try {
         await db.batch(writes, { sync: this.options.durability === 'fsync' })
       } catch (error) {
         this.reopenBeforeNextWrite = true
+        this.segments = undefined
         throw explainWriteFailure(this.options.directory, error)
       }
     })
@@ -80,6 +95,7 @@ export class LevelStore implements Store {
     return this.oneAtATime(async () => {
       const db = this.db
       this.db = undefined
+      this.segments = undefined
       if (db !== undefined) await closeLevelDatabase(db)
     })
   }

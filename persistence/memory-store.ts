@@ -3,7 +3,7 @@ import { StoreError, type SessionMessageRecord, type SessionRecord, type Store, 
 const KNOWN_OPERATIONS = new Set<string>([
   'retained.put', 'retained.delete',
   'session.put', 'session.delete',
-  'session.message.put', 'session.message.delete',
+  'session.message.put', 'session.message.state', 'session.message.delete',
   'session.release.put', 'session.release.delete'
 ] satisfies ReadonlyArray<StoreOperation['type']>)
 
@@ -41,6 +41,12 @@ export class MemoryStore implements Store {
           this.releases.delete(operation.clientId)
           break
         case 'session.message.put': entryOf(this.messages, operation.record.clientId, () => new Map()).set(operation.record.seq, operation.record); break
+        case 'session.message.state': {
+          const messages = this.messages.get(operation.clientId)
+          const held = messages?.get(operation.seq)
+          if (held !== undefined) messages!.set(operation.seq, { ...held, packetId: operation.packetId, state: operation.state })
+          break
+        }
         case 'session.message.delete': this.messages.get(operation.clientId)?.delete(operation.seq); break
         case 'session.release.put': entryOf(this.releases, operation.clientId, () => new Set()).add(operation.packetId); break
         case 'session.release.delete': this.releases.get(operation.clientId)?.delete(operation.packetId); break

@@ -1,4 +1,5 @@
 import { assign, fromPromise, setup, type ActorRefFrom } from 'xstate'
+import { coalesceOperations } from './coalesce-operations.js'
 import type { Store, StoreOperation } from './store.js'
 
 /** One tick's writes, and who to tell once they are applied (or failed). */
@@ -36,7 +37,8 @@ export const persistenceMachine = setup({
   },
   actors: {
     applyBatch: fromPromise<void, { store: Store, batches: readonly WriteBatch[] }>(async ({ input }) => {
-      const operations = input.batches.length === 1 ? input.batches[0]!.operations : input.batches.flatMap(batch => batch.operations)
+      const merged = input.batches.length === 1 ? input.batches[0]!.operations : input.batches.flatMap(batch => batch.operations)
+      const operations = coalesceOperations(merged)
       if (operations.length > 0) await input.store.apply(operations)
     })
   },

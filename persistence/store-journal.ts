@@ -9,8 +9,10 @@ import type { StoreOperation } from './store.js'
 export class StoreJournal implements SessionJournal {
   constructor (private readonly write: (operation: StoreOperation) => void) {}
 
-  kept (session: Session, seq: number, delivery: Delivery, packetId?: number, state?: InflightState): void {
-    this.write({ type: 'session.message.put', record: sessionMessageRecordOf(session, seq, delivery, packetId, state) })
+  kept (session: Session, seq: number, delivery: Delivery, fresh: boolean, packetId?: number, state?: InflightState): void {
+    // A message already written changes only its packet id and state: no need to encode it again.
+    if (!fresh && packetId !== undefined && state !== undefined) this.write({ type: 'session.message.state', clientId: session.clientId, seq, packetId, state })
+    else this.write({ type: 'session.message.put', record: sessionMessageRecordOf(session, seq, delivery, packetId, state), fresh })
   }
 
   forgotten (session: Session, seq: number): void {

@@ -68,8 +68,13 @@ export type StoreOperation =
   | { readonly type: 'session.put', readonly session: SessionRecord }
   /** Deletes a session with everything it holds: record, messages, release ids. */
   | { readonly type: 'session.delete', readonly clientId: string }
-  /** Creates or replaces one message of a session (by client id and seq). */
-  | { readonly type: 'session.message.put', readonly record: SessionMessageRecord }
+  /**
+   * Creates or replaces one message of a session (by client id and seq). `fresh` marks the
+   * first write of that message, so that a batch holding its delete too may skip both.
+   */
+  | { readonly type: 'session.message.put', readonly record: SessionMessageRecord, readonly fresh?: boolean }
+  /** A held message was sent as `packetId` or moved on to `state`; its message is unchanged. Ignored for a message the session does not hold. */
+  | { readonly type: 'session.message.state', readonly clientId: string, readonly seq: number, readonly packetId: number, readonly state: StoredMessageState }
   | { readonly type: 'session.message.delete', readonly clientId: string, readonly seq: number }
   /** An inbound QoS 2 packet id whose PUBREC was sent; it waits for PUBREL [MQTT-4.3.3-2]. */
   | { readonly type: 'session.release.put', readonly clientId: string, readonly packetId: number }

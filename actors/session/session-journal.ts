@@ -9,8 +9,11 @@ import type { Session } from './session.js'
  * messages in the order it took them; it only grows within a session.
  */
 export interface SessionJournal {
-  /** The session holds `delivery`: queued (no packet id yet) or sent as `packetId` and waiting in `state`. */
-  kept (session: Session, seq: number, delivery: Delivery, packetId?: number, state?: InflightState): void
+  /**
+   * The session holds `delivery`: queued (no packet id yet) or sent as `packetId` and waiting
+   * in `state`. `fresh` on the first record of that message.
+   */
+  kept (session: Session, seq: number, delivery: Delivery, fresh: boolean, packetId?: number, state?: InflightState): void
   /** The session is done with message `seq`: acknowledged, expired, or handed to another session. */
   forgotten (session: Session, seq: number): void
   /** An inbound QoS 2 packet id starts (`waiting`) or stops waiting for PUBREL. */

@@ -282,11 +282,12 @@ export class Session {
     const journal = this.journal
     if (journal === undefined) return
     let seq = this.seqs.get(delivery)
+    const fresh = seq === undefined
     if (seq === undefined) {
       seq = this.nextSeq++
       this.seqs.set(delivery, seq)
     }
-    journal.kept(this, seq, delivery, packetId, state)
+    journal.kept(this, seq, delivery, fresh, packetId, state)
   }
 
   private forget (delivery: Delivery): void {

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { ALL_MESSAGES, ALL_RELEASES, ALL_SESSIONS, parseMessageKey, parseReleaseKey, clientIdOfSessionKey, type KeyRange } from '../../persistence/level-keys.js'
+import { ALL_MESSAGES, ALL_RELEASES, ALL_SESSIONS, parseSegmentKey, parseReleaseKey, clientIdOfSessionKey, type KeyRange } from '../../persistence/level-keys.js'
 import { closeLevelDatabase, openLevelDatabase } from '../../persistence/level-open.js'
 import { LevelStore } from '../../persistence/level-store.js'
 import type { StoreContents, StoredSession } from '../../persistence/store.js'
@@ -57,7 +57,7 @@ export async function rawKeys (dir: string): Promise<RawKeys> {
     const keys = async (range: KeyRange): Promise<string[]> => await db.keys({ gte: range.gte, lt: range.lt }).all()
     return {
       sessions: (await keys(ALL_SESSIONS)).map(clientIdOfSessionKey),
-      messages: (await keys(ALL_MESSAGES)).map(key => parseMessageKey(key).clientId),
+      messages: (await keys(ALL_MESSAGES)).map(key => parseSegmentKey(key).clientId),
       releases: (await keys(ALL_RELEASES)).map(key => parseReleaseKey(key).clientId)
     }
   } finally {

@@ -7,7 +7,8 @@ import { promisify } from 'node:util'
 import { ClassicLevel } from 'classic-level'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { messageKey, retainedKey, sessionKey, SCHEMA_KEY } from '../../persistence/level-keys.js'
+import { retainedKey, segmentKey, sessionKey, SCHEMA_KEY } from '../../persistence/level-keys.js'
+import { rawKeys } from '../helpers/level-data.js'
 import { LevelStore, type LevelDurability } from '../../persistence/level-store.js'
 import { SCHEMA_VERSION } from '../../persistence/level-schema.js'
 import { RECORD_FORMAT_VERSION } from '../../persistence/record-envelope.js'
@@ -154,7 +155,25 @@ test('a LevelDB database Troupe did not write is refused', async context => {
   assert.match(error.message, /did not write/)
 })
 
-test('a damaged value fails load with a StoreError naming its key', async context => {
+/** A message segment (level-segments.ts) with one entry whose record bytes are `record`. */
+function segmentHolding (seq: number, record: Buffer): Buffer {
+  // Format 1, one entry: kind 0 (a whole record), its seq, its length, the record; no tombstones.
+  return Buffer.concat([Buffer.from([1]), lengthBytes(1), Buffer.from([0]), seqBytes(seq), lengthBytes(record.length), record, lengthBytes(0)])
+}
+
+function seqBytes (seq: number): Buffer {
+  const bytes = Buffer.alloc(8)
+  bytes.writeBigUInt64BE(BigInt(seq))
+  return bytes
+}
+
+function lengthBytes (length: number): Buffer {
+  const bytes = Buffer.alloc(4)
+  bytes.writeUInt32BE(length)
+  return bytes
+}
+
+test('a damaged value fails open or load with a StoreError naming its key', async context => {
   const good = encodeRetained({ topic: 'bad/topic', payload: Buffer.from('payload'), qos: 1, retain: true, receivedAt: 1 })
   const withHeader = (text: string): Buffer => {
     const header = Buffer.from(text)
@@ -166,8 +185,9 @@ test('a damaged value fails load with a StoreError naming its key', async contex
     [retainedKey('bad/topic'), good.subarray(0, good.length - 3), /^the retained message of topic "bad\/topic" .* is damaged: it ends inside a blob/],
     [retainedKey('bad/topic'), good.subarray(0, 3), /is damaged: it ends inside its header length/],
     [sessionKey('client'), withHeader('{"schema":1}'), /^the session record of client "client" .* is damaged: header.subscriptions should be a list/],
-    [messageKey('client', 10), withHeader('{{{'), /^message 10 of session "client" .* is damaged: its header is not valid JSON/],
-    [messageKey('client', 11), Buffer.alloc(0), /^message 11 of session "client" .* is damaged: it is empty/]
+    [segmentKey('client', 10), segmentHolding(5, withHeader('{{{')), /^message segment 10 of session "client" .* is damaged: its header is not valid JSON/],
+    [segmentKey('client', 11), Buffer.alloc(0), /^message segment 11 of session "client" .* is damaged: it is not a message segment/],
+    [segmentKey('client', 12), segmentHolding(5, withHeader('{}')).subarray(0, 12), /^message segment 12 of session "client" .* is damaged: it ends inside entry 0/]
   ]
   for (const [index, [key, value, expected]] of cases.entries()) {
     const directory = join(context.temp, `case-${index}`)
@@ -177,14 +197,64 @@ test('a damaged value fails load with a StoreError naming its key', async contex
     // A valid record for "client" first, so that its messages are decoded rather than skipped.
     await writeRaw(directory, [[sessionKey('client'), encodeSession({ clientId: 'client', subscriptions: [] })], [key, value]])
     const reopened = storeIn(context, directory)
-    await reopened.open()
-    const error = await failure(reopened.load())
+    // A segment's framing is read at open (for the store's index), its records at load.
+    const error = await failure(reopened.open().then(async () => await reopened.load()))
     assert.instance(error, StoreError)
     assert.match(error.message, expected)
     assert.ok(error.message.includes(`(key ${JSON.stringify(key)})`), `the message names the key exactly: ${error.message}`)
     assert.match(error.message, /restore the data directory from a backup|move the directory away/)
     await reopened.close()
   }
+})
+
+test('session messages written over many batches, updated, deleted and reopened come back as a model says, and leave no segment once all are gone', async context => {
+  const directory = join(context.temp, 'data')
+  let store = storeIn(context, directory, 'os')
+  await store.open()
+  await store.apply([{ type: 'session.put', session: { clientId: 'c', subscriptions: [] } }])
+  const model = new Map<number, string>()
+  const message = (text: string) => ({ topic: 't', payload: Buffer.from(text), qos: 1 as const, retain: false, receivedAt: 1 })
+  let random = 7
+  const next = (n: number): number => { random = (random * 1103515245 + 12345) % 2147483648; return random % n }
+  let seq = 0
+  for (let batch = 0; batch < 60; batch++) {
+    const operations: StoreOperation[] = []
+    for (let i = 0; i < 1 + next(8); i++) {
+      const held = [...model.keys()]
+      const choice = next(3)
+      if (choice === 0 || held.length === 0) {
+        seq++
+        model.set(seq, `m${seq}`)
+        operations.push({ type: 'session.message.put', record: { clientId: 'c', seq, message: message(`m${seq}`), qos: 1, retain: false }, fresh: true })
+      } else if (choice === 1 && next(2) === 0) {
+        const target = held[next(held.length)]!
+        model.set(target, `m${target}-sent`)
+        operations.push({ type: 'session.message.put', record: { clientId: 'c', seq: target, message: message(`m${target}-sent`), qos: 1, retain: false, packetId: 1 + target % 100, state: 'awaitingPuback' } })
+      } else if (choice === 1) {
+        // A new state only: the message stays what it was.
+        const target = held[next(held.length)]!
+        const packetId = 1 + next(1000)
+        model.set(target, `${model.get(target)!.split('@')[0]!}@${packetId}`)
+        operations.push({ type: 'session.message.state', clientId: 'c', seq: target, packetId, state: 'awaitingPubcomp' })
+      } else {
+        const target = held[next(held.length)]!
+        model.delete(target)
+        operations.push({ type: 'session.message.delete', clientId: 'c', seq: target })
+      }
+    }
+    await store.apply(operations)
+    if (batch % 10 === 9) {
+      await store.close()
+      store = storeIn(context, directory, 'os')
+      await store.open()
+      const [session] = (await store.load()).sessions
+      const seen = session!.messages.map(m => [m.seq, m.state === 'awaitingPubcomp' ? `${m.message.payload.toString()}@${m.packetId}` : m.message.payload.toString()])
+      assert.equal(seen, [...model].sort((a, b) => a[0] - b[0]), `after batch ${batch}`)
+    }
+  }
+  await store.apply([...model.keys()].map(held => ({ type: 'session.message.delete' as const, clientId: 'c', seq: held })))
+  await store.close()
+  assert.equal((await rawKeys(directory)).messages, [], 'no segment is left once every message is gone')
 })
 
 test('a corrupt database is reported, not repaired', async context => {

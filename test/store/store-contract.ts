@@ -202,6 +202,19 @@ export function storeContract (name: string, factory: StoreFactory): void {
     assert.equal(loaded.messages.map(m => m.seq), [2])
   })
 
+  test('a state change moves a held message on and keeps the message; one for a message not held changes nothing', async ({ store }) => {
+    await store.apply([{ type: 'session.put', session: session('c') }, { type: 'session.message.put', record: queued('c', 1) }, { type: 'session.message.put', record: queued('c', 2) }])
+    await store.apply([
+      { type: 'session.message.state', clientId: 'c', seq: 1, packetId: 7, state: 'awaitingPubrec' },
+      { type: 'session.message.state', clientId: 'c', seq: 3, packetId: 8, state: 'awaitingPuback' }
+    ])
+    await store.apply([{ type: 'session.message.state', clientId: 'c', seq: 1, packetId: 7, state: 'awaitingPubcomp' }])
+    const loaded = sessionOf(await store.load(), 'c')
+    assert.equal(loaded.messages.map(m => [m.seq, m.packetId, m.state]), [[1, 7, 'awaitingPubcomp'], [2, undefined, undefined]])
+    assert.equal(loaded.messages[0]!.message.payload, queued('c', 1).message.payload)
+    assert.equal(loaded.messages[0]!.message.topic, queued('c', 1).message.topic)
+  })
+
   test('packet ids awaiting release come back ascending, once each, and are deleted', async ({ store }) => {
     const ids = [300, 5, 65535, 2, 5, 16, 1]
     await store.apply([{ type: 'session.put', session: session('c') }, ...ids.map(packetId => ({ type: 'session.release.put' as const, clientId: 'c', packetId }))])
