@@ -39,7 +39,7 @@ const delivery = (topic: string, qos: 0 | 1 | 2): Delivery => ({
 class RecordingJournal implements SessionJournal {
   readonly held = new Map<number, { topic: string, packetId?: number, state?: InflightState }>()
   readonly releases = new Set<number>()
-  kept (_session: Session, seq: number, delivery: Delivery, packetId?: number, state?: InflightState): void {
+  kept (_session: Session, seq: number, delivery: Delivery, _fresh: boolean, packetId?: number, state?: InflightState): void {
     this.held.set(seq, { topic: delivery.message.topic, ...(packetId === undefined ? {} : { packetId, state }) })
   }
 
