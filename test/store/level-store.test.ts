@@ -185,7 +185,8 @@ test('a damaged value fails open or load with a StoreError naming its key', asyn
     [retainedKey('bad/topic'), good.subarray(0, good.length - 3), /^the retained message of topic "bad\/topic" .* is damaged: it ends inside a blob/],
     [retainedKey('bad/topic'), good.subarray(0, 3), /is damaged: it ends inside its header length/],
     [sessionKey('client'), withHeader('{"schema":1}'), /^the session record of client "client" .* is damaged: header.subscriptions should be a list/],
-    [segmentKey('client', 10), segmentHolding(5, withHeader('{{{')), /^message segment 10 of session "client" .* is damaged: its header is not valid JSON/],
+    [segmentKey('client', 10), segmentHolding(5, withHeader('{{{')), /^message segment 10 of session "client" .* is damaged: it is not a session message of format 2/],
+    [segmentKey('client', 13), segmentHolding(5, Buffer.from([2, 0x09, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200])), /^message segment 13 of session "client" .* is damaged: it ends inside its topic/],
     [segmentKey('client', 11), Buffer.alloc(0), /^message segment 11 of session "client" .* is damaged: it is not a message segment/],
     [segmentKey('client', 12), segmentHolding(5, withHeader('{}')).subarray(0, 12), /^message segment 12 of session "client" .* is damaged: it ends inside entry 0/]
   ]
