@@ -193,7 +193,7 @@ export class Broker implements BrokerServices {
   private async restore (): Promise<void> {
     const started = performance.now()
     const contents = await this.store.load()
-    for (const message of contents.retained) this.router.actor.send({ type: 'retained.set', message: createMessage(message) })
+    this.router.actor.send({ type: 'retained.restore', messages: contents.retained.map(message => createMessage(message)) })
     const now = Date.now()
     let expired = 0
     let messages = 0

@@ -10,6 +10,8 @@ export type RouterEvent =
   | { type: 'subscription.remove', clientId: string, filter: string }
   | { type: 'session.discarded', session: Session }
   | { type: 'retained.set', message: Message }
+  /** Retained messages read back from the store at start: set without being written again. */
+  | { type: 'retained.restore', messages: readonly Message[] }
   | { type: 'router.stop' }
 
 /** Called for each retained change, so the persistence actor can store it. */
@@ -54,6 +56,10 @@ export const routerMachine = setup({
       }
       context.retained.set(message)
       context.onRetainedChange(message.topic, message)
+    },
+    restoreRetained: ({ context, event }) => {
+      if (event.type !== 'retained.restore') return
+      for (const message of event.messages) context.retained.set(message)
     }
   }
 }).createMachine({
@@ -71,6 +77,7 @@ export const routerMachine = setup({
         'subscription.remove': { actions: 'removeSubscription' },
         'session.discarded': { actions: 'removeSession' },
         'retained.set': { actions: 'setRetained' },
+        'retained.restore': { actions: 'restoreRetained' },
         'router.stop': { target: 'stopped' }
       }
     },
