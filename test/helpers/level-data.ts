@@ -7,7 +7,10 @@ import { ALL_MESSAGES, ALL_RELEASES, ALL_SESSIONS, parseSegmentKey, parseRelease
 import { closeLevelDatabase, openLevelDatabase } from '../../persistence/level-open.js'
 import { LevelStore } from '../../persistence/level-store.js'
 import type { StoreContents, StoredSession } from '../../persistence/store.js'
-import { startCliBroker, type CliBroker } from './processes.js'
+import { suite, type Test } from 'uvu'
+import { closeAllClients } from './mqtt-clients.js'
+import { killAll, startCliBroker, type CliBroker } from './processes.js'
+import { RawClient } from './raw-client.js'
 import { startBroker, type TestBroker } from './test-broker.js'
 
 /**
@@ -15,6 +18,25 @@ import { startBroker, type TestBroker } from './test-broker.js'
  * left in one: through the store's own `load()`, as a restarting broker reads it, and key by
  * key, which also shows what `load()` skips (messages of a session that has no record).
  */
+
+/**
+ * A suite whose every test gets a fresh data directory (`context.dir`), and after which every
+ * client, broker and process it started is stopped and the directory removed.
+ */
+export function levelSuite (name: string): Test<{ dir: string }> {
+  const test = suite<{ dir: string }>(name)
+  test.before.each(context => {
+    context.dir = newDataDir()
+  })
+  test.after.each(async context => {
+    RawClient.closeAll()
+    await closeAllClients()
+    await closeLevelBrokers()
+    await killAll()
+    removeDataDir(context.dir)
+  })
+  return test
+}
 
 /** A fresh, empty temp directory; remove it with `removeDataDir`. */
 export function newDataDir (prefix = 'troupe-level-'): string {

@@ -1,15 +1,14 @@
 import type { IClientOptions, MqttClient } from 'mqtt'
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet'
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { closeAllClients, collect, connectClient, eventually, quietFor, type Received } from '../helpers/mqtt-clients.js'
 import { acceptedV5, rawSubscribe } from '../helpers/mqtt5-clients.js'
-import { killAll, type CliBroker } from '../helpers/processes.js'
+import type { CliBroker } from '../helpers/processes.js'
 import { RawClient } from '../helpers/raw-client.js'
 import type { TestBroker } from '../helpers/test-broker.js'
 import {
-  closeLevelBrokers, directoryBytes, limitFileSize, loadDataDir, logsOf, newDataDir, prlimitAvailable, rawKeys,
-  removeDataDir, sessionIn, startLevelBroker, startLevelCli, stopLevelBroker, urlOf
+  directoryBytes, levelSuite, limitFileSize, loadDataDir, logsOf, prlimitAvailable, rawKeys,
+  sessionIn, startLevelBroker, startLevelCli, stopLevelBroker, urlOf
 } from '../helpers/level-data.js'
 
 /**
@@ -21,18 +20,7 @@ import {
  * and the reason code a publisher gets when the store cannot write.
  */
 
-const test = suite<{ dir: string }>('LevelDB persistence (MQTT 5)')
-
-test.before.each(context => {
-  context.dir = newDataDir()
-})
-test.after.each(async context => {
-  RawClient.closeAll()
-  await closeAllClients()
-  await closeLevelBrokers()
-  await killAll()
-  removeDataDir(context.dir)
-})
+const test = levelSuite('LevelDB persistence (MQTT 5)')
 
 interface Opened {
   readonly client: MqttClient

@@ -1,13 +1,12 @@
 import type { MqttClient } from 'mqtt'
 import type { IConnackPacket } from 'mqtt-packet'
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { closeAllClients, collect, connectClient, eventually, quietFor, type Received } from '../helpers/mqtt-clients.js'
-import { killAll, runCli } from '../helpers/processes.js'
+import { runCli } from '../helpers/processes.js'
 import { RawClient } from '../helpers/raw-client.js'
 import {
-  closeLevelBrokers, directoryBytes, limitFileSize, loadDataDir, logsOf, newDataDir, prlimitAvailable, rawKeys,
-  removeDataDir, sessionIn, startLevelBroker, startLevelCli, stopLevelBroker, urlOf
+  directoryBytes, levelSuite, limitFileSize, loadDataDir, logsOf, prlimitAvailable, rawKeys,
+  sessionIn, startLevelBroker, startLevelCli, stopLevelBroker, urlOf
 } from '../helpers/level-data.js'
 
 /**
@@ -18,18 +17,7 @@ import {
  * when the store cannot write. MQTT 5 cases are in level-persistence-v5.test.ts.
  */
 
-const test = suite<{ dir: string }>('LevelDB persistence (MQTT 3.1.1)')
-
-test.before.each(context => {
-  context.dir = newDataDir()
-})
-test.after.each(async context => {
-  RawClient.closeAll()
-  await closeAllClients()
-  await closeLevelBrokers()
-  await killAll()
-  removeDataDir(context.dir)
-})
+const test = levelSuite('LevelDB persistence (MQTT 3.1.1)')
 
 /**
  * Connects MQTT.js (3.1.1) recording every PUBLISH in the order it came over the wire, from
