@@ -27,13 +27,13 @@ export class PacketReader {
     let failure = parser.failure
     // The parser has read the fixed header of the packet it is waiting on: refuse it now if
     // it is too large, rather than buffer up to 256 MB of it.
-    const pendingLength = parser.packet.length
-    if (failure === undefined && pendingLength > this.maxPacketSize) {
-      failure = closeReason('packet-too-large', `packet of ${pendingLength} bytes is larger than the broker's maximum of ${this.maxPacketSize}`)
+    const pendingSize = wholePacketSize(parser.packet.length)
+    if (failure === undefined && pendingSize > this.maxPacketSize) {
+      failure = closeReason('packet-too-large', `packet of ${pendingSize} bytes is larger than the broker's maximum of ${this.maxPacketSize}`)
     }
-    const oversized = packets.findIndex(packet => (packet.length ?? 0) > this.maxPacketSize)
+    const oversized = packets.findIndex(packet => wholePacketSize(packet.length) > this.maxPacketSize)
     if (oversized >= 0) {
-      failure = closeReason('packet-too-large', `packet of ${String(packets[oversized]!.length)} bytes is larger than the broker's maximum of ${this.maxPacketSize}`)
+      failure = closeReason('packet-too-large', `packet of ${wholePacketSize(packets[oversized]!.length)} bytes is larger than the broker's maximum of ${this.maxPacketSize}`)
       packets.length = oversized
     }
     return { packets, failure }
@@ -43,4 +43,14 @@ export class PacketReader {
   get unsupportedProtocolVersion (): boolean {
     return this.parser.failure?.detail === 'Invalid protocol version'
   }
+}
+
+/**
+ * The size of a whole packet, fixed header included, from its Remaining Length: what Maximum
+ * Packet Size limits [MQTT-3.1.2-24 (v5)]. 0 while the Remaining Length is not read yet.
+ */
+function wholePacketSize (remainingLength: number | undefined): number {
+  if (remainingLength === undefined || remainingLength < 0) return 0
+  const lengthBytes = remainingLength < 128 ? 1 : remainingLength < 16_384 ? 2 : remainingLength < 2_097_152 ? 3 : 4
+  return 1 + lengthBytes + remainingLength
 }

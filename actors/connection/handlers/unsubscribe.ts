@@ -6,6 +6,7 @@ import { ReasonCode } from '../protocol/reason-codes.js'
 /** UNSUBSCRIBE: drop each filter and answer UNSUBACK, even for filters that had no subscription [MQTT-3.10.4-5]. */
 export function handleUnsubscribe (link: ConnectionLink, packet: IUnsubscribePacket): CloseReason | undefined {
   if (!packet.messageId) return closeReason('protocol-error', 'UNSUBSCRIBE with packet id 0 [MQTT-2.3.1-1]')
+  if (packet.unsubscriptions.length === 0) return closeReason('protocol-error', 'UNSUBSCRIBE with no topic filter [MQTT-3.10.3-2]')
   const { session, broker } = link
   const reasonCodes: number[] = []
   for (const filter of packet.unsubscriptions) {
