@@ -4,6 +4,7 @@ import type { SessionRegistry } from '../session/session-registry.js'
 import type { DropReason } from '../session/session.js'
 import type { AuthMethod } from './auth-methods/auth-method.js'
 import type { Authenticator } from './authenticator.js'
+import type { Authorizer } from './authorizer.js'
 import type { ConnectionSupervisor } from './connection-supervisor.machine.js'
 import type { KeepAliveSweeper } from './keep-alive.js'
 
@@ -43,6 +44,8 @@ export interface BrokerServices {
   readonly sessions: SessionRegistry
   readonly settings: ConnectionSettings
   readonly authenticator: Authenticator
+  /** What each client may publish, subscribe to and read; undefined allows everything. */
+  readonly authorizer?: Authorizer
   /** MQTT 5 enhanced authentication methods by name (SCRAM-SHA-256, ...); empty when none is offered. */
   readonly authMethods: ReadonlyMap<string, AuthMethod>
   readonly counters: TrafficCounters

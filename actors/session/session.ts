@@ -14,13 +14,14 @@ export interface SessionOwner {
   readonly receiveMaximum: number
   /**
    * Writes a PUBLISH; `packetId` is undefined for QoS 0. False when the connection could not
-   * send it to this client (larger than the client accepts); the connection counts that.
+   * send it to this client (larger than the client accepts, or a topic it may not read); the
+   * connection counts that.
    */
   sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): boolean
   sendPubrel (packetId: number): void
 }
 
-export type DropReason = 'queue-full' | 'backpressure' | 'offline' | 'expired' | 'too-large'
+export type DropReason = 'queue-full' | 'backpressure' | 'offline' | 'expired' | 'too-large' | 'not-authorized'
 
 /** Where a session reports what it could not deliver, so it is counted and logged. */
 export interface SessionObserver {
@@ -318,7 +319,7 @@ export class Session {
       const entry = this.inflight.add(packetId, delivery)
       this.keep(delivery, packetId, entry.state)
     } else {
-      // Larger than this client accepts: dropped for it (the connection counted it).
+      // Larger than this client accepts, or not for it to read: dropped for it (the connection counted it).
       this.forget(delivery)
     }
   }

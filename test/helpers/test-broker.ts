@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
+import type { Authorizer } from '../../actors/connection/authorizer.js'
 import { Broker } from '../../runtime/broker.js'
 import { loadConfig } from '../../runtime/config/load-config.js'
 import type { BrokerConfig } from '../../runtime/config/options.js'
@@ -20,8 +21,13 @@ export interface TestBroker {
   close (): Promise<void>
 }
 
+/** What a test broker gets beside its configuration: real security components to run with. */
+export interface TestBrokerOptions {
+  readonly authorizer?: Authorizer
+}
+
 /** Starts a real broker in this process on a free port of 127.0.0.1, logging to memory. */
-export async function startBroker (overrides: Partial<BrokerConfig> = {}): Promise<TestBroker> {
+export async function startBroker (overrides: Partial<BrokerConfig> = {}, options: TestBrokerOptions = {}): Promise<TestBroker> {
   const logs: LogLine[] = []
   const sink = new Writable({
     write (chunk: Buffer, _encoding, done) {
@@ -32,7 +38,8 @@ export async function startBroker (overrides: Partial<BrokerConfig> = {}): Promi
   const { config } = loadConfig({})
   const broker = await Broker.start({
     config: { ...config, host: '127.0.0.1', port: 0, ...overrides },
-    log: pino({ level: 'debug' }, sink)
+    log: pino({ level: 'debug' }, sink),
+    authorizer: options.authorizer
   })
   return {
     broker,

@@ -5,6 +5,7 @@ import { hasWildcard, topicNameProblem } from '../../router/topic-rules.js'
 import { closeReason, type CloseReason } from '../close-reason.js'
 import type { ConnectionLink } from '../connection-link.js'
 import { acknowledgement } from '../protocol/acknowledgement.js'
+import { mayPublish } from '../publish-permission.js'
 import { ReasonCode } from '../protocol/reason-codes.js'
 
 /**
@@ -12,6 +13,7 @@ import { ReasonCode } from '../protocol/reason-codes.js'
  * packet id waits in `awaitingRelease` until PUBREL, and a re-sent PUBLISH with that id is
  * acknowledged again without being routed again [MQTT-4.3.3-2]. MQTT 5 adds topic aliases,
  * the broker's Receive Maximum and property checks, and reason codes on the acknowledgement.
+ * A message the client may not publish (its authorization, or any `$SYS` topic) is dropped.
  */
 export function handlePublish (link: ConnectionLink, packet: IPublishPacket): CloseReason | undefined {
   const { session, broker, protocol } = link
@@ -44,6 +46,13 @@ export function handlePublish (link: ConnectionLink, packet: IPublishPacket): Cl
   }
   if (protocol.reasonCodes && packet.qos === 2 && session.awaitingRelease.size >= broker.settings.receiveMaximum) {
     return closeReason('receive-maximum-exceeded', `more than ${broker.settings.receiveMaximum} QoS 2 messages awaiting PUBREL [MQTT-3.3.4-7]`)
+  }
+  if (!mayPublish(broker, { clientId: link.clientId, username: link.connect.username }, topic, packet.qos, packet.retain)) {
+    // Dropped. v5 says why on PUBACK/PUBREC; v3 cannot, so the message is acknowledged as
+    // usual [MQTT-3.3.5-2] (as Mosquitto does), and a QoS 2 id is not held: PUBREL finds nothing.
+    if (broker.log.isLevelEnabled('debug')) broker.log.debug({ clientId: link.clientId, username: link.connect.username, topic, qos: packet.qos }, 'publish refused: not authorized')
+    acknowledge(link, packet.qos, messageId, ReasonCode.NotAuthorized)
+    return undefined
   }
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
   if (properties?.payloadFormatIndicator === true && !isUtf8(payload)) {

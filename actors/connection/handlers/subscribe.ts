@@ -1,6 +1,7 @@
 import type { ISubscribePacket, QoS } from 'mqtt-packet'
 import { subscriptionOf } from '../../router/subscription.js'
-import { SHARED_PREFIX, topicFilterProblem } from '../../router/topic-rules.js'
+import { parseSharedFilter, SHARED_PREFIX, topicFilterProblem } from '../../router/topic-rules.js'
+import { enforcedAuthorizer } from '../authorizer.js'
 import { closeReason, type CloseReason } from '../close-reason.js'
 import type { ConnectionLink } from '../connection-link.js'
 import { ReasonCode, subackCode } from '../protocol/reason-codes.js'
@@ -12,7 +13,8 @@ const MAXIMUM_QOS: QoS = 2
  * SUBSCRIBE: add or replace each subscription, answer SUBACK with one code per filter in
  * order [MQTT-3.8.4-1][MQTT-3.9.3-1], then send the retained messages the new subscriptions
  * match, with the retain flag set [MQTT-3.3.1-8]. Replacing a subscription re-sends its
- * retained messages [MQTT-3.8.4-3].
+ * retained messages [MQTT-3.8.4-3]. A filter the client may not subscribe to fails (v3 0x80,
+ * v5 0x87); a granted one still only brings the messages the client may read (Connection.sendPublish).
  */
 export function handleSubscribe (link: ConnectionLink, packet: ISubscribePacket): CloseReason | undefined {
   if (!packet.messageId) return closeReason('protocol-error', 'SUBSCRIBE with packet id 0 [MQTT-2.3.1-1]')
@@ -20,6 +22,7 @@ export function handleSubscribe (link: ConnectionLink, packet: ISubscribePacket)
   const { session, broker, protocol } = link
   const subscriptionId = protocol.reasonCodes ? packet.properties?.subscriptionIdentifier : undefined
   if (subscriptionId === 0) return closeReason('protocol-error', 'Subscription Identifier 0 [MQTT-3.8.2-1 (v5)]')
+  const authorizer = enforcedAuthorizer(broker.authorizer)
   const codes: number[] = []
   const granted: Array<{ filter: string, qos: QoS, isNew: boolean, retainHandling: number }> = []
   for (const request of packet.subscriptions) {
@@ -32,6 +35,12 @@ export function handleSubscribe (link: ConnectionLink, packet: ISubscribePacket)
     const shared = request.topic.startsWith(SHARED_PREFIX)
     if (shared && request.nl === true && protocol.reasonCodes) {
       return closeReason('protocol-error', 'No Local on a shared subscription [MQTT-3.8.3-4 (v5)]')
+    }
+    // A shared subscription is authorized by the filter after its share name.
+    if (authorizer !== undefined && !authorizer.authorizeSubscribe({ clientId: link.clientId, username: link.connect.username, filter: shared ? parseSharedFilter(request.topic)!.filter : request.topic })) {
+      broker.log.debug({ clientId: link.clientId, username: link.connect.username, filter: request.topic }, 'subscription refused: not authorized')
+      codes.push(subackCode(protocol, ReasonCode.NotAuthorized))
+      continue
     }
     const qos = (request.qos < MAXIMUM_QOS ? request.qos : MAXIMUM_QOS) as QoS
     const subscription = subscriptionOf(request.topic, qos, {
