@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { AddressInfo, Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { createActor } from 'xstate'
 import type { AuthMethod } from '../actors/connection/auth-methods/auth-method.js'
 import { ScramCredentialsFile } from '../actors/connection/auth-methods/scram-credentials-file.js'
 import { SCRAM_SHA_256, ScramSha256 } from '../actors/connection/auth-methods/scram-sha-256.js'
 import { allowAnonymous, type Authenticator } from '../actors/connection/authenticator.js'
+import type { Authorizer } from '../actors/connection/authorizer.js'
 import type { BrokerServices, ConnectionSettings, TrafficCounters } from '../actors/connection/broker-services.js'
+import type { ClientStream, TransportContext } from '../actors/connection/client-stream.js'
 import { Connection } from '../actors/connection/connection.js'
 import { KeepAliveSweeper } from '../actors/connection/keep-alive.js'
 import { connectionSupervisorMachine, type ConnectionSupervisor } from '../actors/connection/connection-supervisor.machine.js'
@@ -23,8 +25,12 @@ import { persistenceMachine, type PersistenceActor } from '../persistence/persis
 import { heldOf, sessionRecordOf } from '../persistence/session-record.js'
 import type { Store, StoreOperation } from '../persistence/store.js'
 import { StoreJournal } from '../persistence/store-journal.js'
+import { authenticatorFromConfig, authorizerFromConfig } from './security-from-config.js'
 import type { BrokerConfig } from './config/options.js'
-import { TcpListener } from './listeners/tcp-listener.js'
+import { resolveListeners, type ListenerSpec } from './config/resolve-listeners.js'
+import { bindError } from './listeners/bind-error.js'
+import { createListener } from './listeners/create-listener.js'
+import type { BoundListener, Listener } from './listeners/listener.js'
 import { createTrafficCounters } from './metrics/traffic-counters.js'
 
 export interface BrokerOptions {
@@ -32,6 +38,8 @@ export interface BrokerOptions {
   readonly log: Logger
   readonly store?: Store
   readonly authenticator?: Authenticator
+  /** What each client may publish, subscribe to and read; without it, everything is allowed. */
+  readonly authorizer?: Authorizer
   /**
    * MQTT 5 enhanced authentication methods to offer. With `config.scramUsers` set, SCRAM-SHA-256
    * is added with the users of that file (and must not be given here as well).
@@ -48,6 +56,7 @@ export class Broker implements BrokerServices {
   readonly sessions: SessionRegistry
   readonly settings: ConnectionSettings
   readonly authenticator: Authenticator
+  readonly authorizer: Authorizer | undefined
   readonly authMethods: ReadonlyMap<string, AuthMethod>
   readonly counters: TrafficCounters = createTrafficCounters()
   readonly log: Logger
@@ -59,8 +68,8 @@ export class Broker implements BrokerServices {
   readonly keepAlive = new KeepAliveSweeper()
   readonly startedAt = Date.now()
   private readonly store: Store
-  private readonly listener: TcpListener
-  private address: AddressInfo | undefined
+  private readonly listeners: ReadonlyArray<{ readonly spec: ListenerSpec, readonly listener: Listener }>
+  private bound: BoundListener[] = []
   private closing: Promise<void> | undefined
 
   private constructor (readonly config: BrokerConfig, options: BrokerOptions) {
@@ -69,6 +78,7 @@ export class Broker implements BrokerServices {
       ? new LevelStore({ directory: config.dataDir, durability: config.durability })
       : new MemoryStore())
     this.authenticator = options.authenticator ?? allowAnonymous
+    this.authorizer = options.authorizer
     this.authMethods = new Map((options.authMethods ?? []).map(method => [method.name, method]))
     this.settings = {
       maxKeepalive: config.maxKeepalive,
@@ -103,13 +113,20 @@ export class Broker implements BrokerServices {
       journal: this.store.durable ? new StoreJournal(operation => this.write(operation)) : undefined,
       saved: session => this.saveSession(session.clientId)
     })
-    this.listener = new TcpListener(config.host, config.port, socket => this.accept(socket))
+    // Built here so that an unreadable certificate stops the start before the store is opened.
+    this.listeners = resolveListeners(config).map(spec => ({
+      spec,
+      listener: createListener(spec, {
+        onClient: (stream, transport) => this.accept(stream, transport),
+        onRefused: (address, reason) => this.log.info({ listener: spec.type, address, reason }, 'client refused by the listener')
+      })
+    }))
   }
 
   /**
-   * Reads the SCRAM credentials file if one is configured, opens the store, restores what it
-   * holds, and starts listening. A credentials file that cannot be read or has a bad line
-   * rejects with a ScramCredentialsFileError before anything is opened.
+   * Reads the SCRAM credentials, password and ACL files if configured, opens the store,
+   * restores what it holds, and starts listening. A file that cannot be read or has a bad line
+   * rejects (ScramCredentialsFileError, PasswordFileError, AclError) before anything is opened.
    */
   static async start (options: BrokerOptions): Promise<Broker> {
     const scram = options.config.scramUsers === undefined ? undefined : await ScramCredentialsFile.read(options.config.scramUsers)
@@ -117,7 +134,9 @@ export class Broker implements BrokerServices {
       throw new Error(`${SCRAM_SHA_256} is given both in authMethods and as config.scramUsers; give one of them`)
     }
     const authMethods = scram === undefined ? options.authMethods : [...(options.authMethods ?? []), scramFromFile(scram)]
-    const broker = new Broker(options.config, { ...options, authMethods })
+    const authenticator = options.authenticator ?? await authenticatorFromConfig(options.config)
+    const authorizer = options.authorizer ?? await authorizerFromConfig(options.config)
+    const broker = new Broker(options.config, { ...options, authMethods, authenticator, authorizer })
     if (scram !== undefined) {
       const users = scram.users.size
       broker.log[users === 0 ? 'warn' : 'info']({ file: scram.file, users }, users === 0 ? 'SCRAM-SHA-256 credentials file has no users: every SCRAM login will fail' : 'SCRAM-SHA-256 enabled')
@@ -127,13 +146,18 @@ export class Broker implements BrokerServices {
     broker.supervisor.start()
     broker.router.actor.start()
     await broker.restore()
-    broker.address = await broker.listener.listen()
-    broker.log.info({ host: broker.address.address, port: broker.address.port, store: broker.store.kind }, 'broker listening')
+    await broker.listen()
     return broker
   }
 
+  /** Port of the TCP listener of --host/--port (the one bound when port 0 was asked for). */
   get port (): number {
-    return this.address?.port ?? 0
+    return this.bound[0]?.port ?? 0
+  }
+
+  /** Every listener's bound address, in configuration order, the --host/--port one first. */
+  get listenerAddresses (): readonly BoundListener[] {
+    return this.bound
   }
 
   assignClientId (): string {
@@ -167,7 +191,7 @@ export class Broker implements BrokerServices {
 
   private async shutdown (): Promise<void> {
     this.log.info({ connections: this.connections.size }, 'broker shutting down')
-    const listenerClosed = this.listener.close()
+    const listenerClosed = Promise.all(this.listeners.map(async ({ listener }) => await listener.close()))
     for (const connection of [...this.connections]) connection.shutdown()
     this.sessions.close()
     this.keepAlive.stop()
@@ -180,12 +204,28 @@ export class Broker implements BrokerServices {
     this.log.info('broker stopped')
   }
 
-  private accept (socket: Socket): void {
+  /** Binds every listener in turn, logging each; when one cannot bind, the broker closes again. */
+  private async listen (): Promise<void> {
+    for (const { spec, listener } of this.listeners) {
+      let address: AddressInfo
+      try {
+        address = await listener.listen()
+      } catch (error) {
+        await this.close()
+        throw bindError(spec, error)
+      }
+      const bound: BoundListener = { type: spec.type, label: spec.label, host: address.address, port: address.port, ...('path' in spec ? { path: spec.path } : {}) }
+      this.bound.push(bound)
+      this.log.info({ type: bound.type, host: bound.host, port: bound.port, path: bound.path, store: this.store.kind }, 'broker listening')
+    }
+  }
+
+  private accept (stream: ClientStream, transport: TransportContext): void {
     if (this.closing !== undefined) {
-      socket.destroy()
+      stream.destroy()
       return
     }
-    const connection = new Connection(socket, this, finished => this.connections.delete(finished))
+    const connection = new Connection(stream, this, finished => this.connections.delete(finished), transport)
     this.connections.add(connection)
     connection.start()
   }

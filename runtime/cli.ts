@@ -4,10 +4,14 @@ import './gc-tuning.js'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ScramCredentialsFileError } from '../actors/connection/auth-methods/scram-credentials-file.js'
+import { PasswordFileError } from './auth/password-file.js'
+import { AclError } from './authorization/acl-error.js'
+import { PASSWD_USAGE, passwdCommand } from './passwd-command.js'
 import { Broker } from './broker.js'
 import { ConfigError } from './config/config-error.js'
 import { loadConfig, type LoadedConfig } from './config/load-config.js'
 import { OPTIONS, type OptionKey } from './config/options.js'
+import { ListenerSetupError } from './listeners/listener-setup-error.js'
 import { createLogger } from './logging.js'
 import { SCRAM_USER_USAGE, scramUserCommand } from './scram-user-command.js'
 
@@ -20,17 +24,19 @@ const KEYS = Object.keys(OPTIONS) as OptionKey[]
 function helpText (): string {
   const rows = KEYS.map(key => {
     const option = OPTIONS[key]
-    return [`  --${option.name} ${option.valueHint}`, `${option.description} (default ${String(option.defaultValue ?? 'none')}; env ${option.env})`]
+    return [`  --${option.name} ${option.valueHint}`, `${option.description} (default ${describeDefault(option.defaultValue)}; env ${option.env})`]
   })
   rows.push(['  --config FILE', 'YAML file with any of the options above (env TROUPE_CONFIG)'])
   rows.push(['  -h, --help', 'Show this help'], ['  -v, --version', 'Show the version'])
   const commands = [
     ['  start', 'Run the broker (the default command)'],
+    ['  passwd FILE USER', 'Add USER to a Mosquitto password file for --password-file, or change their password (asked twice, or --password-stdin); passwd -D FILE USER removes USER'],
     ['  scram-user FILE USER', 'Add USER to a SCRAM-SHA-256 credentials file for --scram-users, or change their password: asked twice on the terminal, or read as one line from stdin with --password-stdin']
   ]
   const width = Math.max(...[...rows, ...commands].map(([flag]) => flag!.length)) + 2
   return [
     'Usage: troupe [start] [options]',
+    `       ${PASSWD_USAGE}`,
     `       ${SCRAM_USER_USAGE}`,
     '',
     'Troupe, an MQTT 3.1/3.1.1/5.0 broker in which every client session is an actor.',
@@ -43,6 +49,10 @@ function helpText (): string {
     'Options:',
     ...rows.map(([flag, text]) => flag!.padEnd(width) + text!)
   ].join('\n')
+}
+
+function describeDefault (value: unknown): string {
+  return value === undefined || (Array.isArray(value) && value.length === 0) ? 'none' : String(value)
 }
 
 function version (): string {
@@ -61,6 +71,12 @@ function sourceOf (loaded: LoadedConfig, key: OptionKey): string {
 }
 
 async function main (argv: string[]): Promise<void> {
+  if (argv[0] === 'passwd') {
+    const outcome = await passwdCommand(argv.slice(1))
+    if (outcome.code === 0) console.log(outcome.message)
+    else console.error(`troupe: ${outcome.message}`)
+    process.exit(outcome.code)
+  }
   if (argv[0] === 'scram-user') {
     const outcome = await scramUserCommand(argv.slice(1))
     if (outcome.code === 0) console.log(outcome.message)
@@ -123,12 +139,20 @@ async function main (argv: string[]): Promise<void> {
       console.error(`troupe: ${new ConfigError(OPTIONS.scramUsers.name, loaded.config.scramUsers, error.detail, sourceOf(loaded, 'scramUsers')).message}`)
       process.exit(EXIT_BAD_CONFIG)
     }
-    const code = (error as NodeJS.ErrnoException).code
-    const message = code === 'EADDRINUSE'
-      ? `port ${loaded.config.port} on ${loaded.config.host} is already in use: stop the other process or choose another --port`
-      : code === 'EACCES'
-        ? `not allowed to listen on port ${loaded.config.port}: use a port above 1023 or run with the needed privilege`
-        : (error as Error).message
+    if (error instanceof PasswordFileError) {
+      console.error(`troupe: ${new ConfigError(OPTIONS.passwordFile.name, loaded.config.passwordFile, error.detail, sourceOf(loaded, 'passwordFile')).message}`)
+      process.exit(EXIT_BAD_CONFIG)
+    }
+    if (error instanceof AclError) {
+      console.error(`troupe: invalid access rules (from ${sourceOf(loaded, 'aclFile')}): ${error.message}`)
+      process.exit(EXIT_BAD_CONFIG)
+    }
+    // A listener's certificate or key that cannot be used is a configuration error like any other.
+    if (error instanceof ListenerSetupError && error.stage === 'configuration') {
+      console.error(`troupe: ${error.message}`)
+      process.exit(EXIT_BAD_CONFIG)
+    }
+    const message = (error as Error).message
     log.fatal({ err: error }, message)
     log.flush()
     console.error(`troupe: ${message}`)

@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net'
 import mqttPacket, { type ISubackPacket, type IUnsubackPacket, type Packet } from 'mqtt-packet'
 import { createActor } from 'xstate'
 import { remainingExpiry, type Message } from '../router/message.js'
@@ -6,7 +5,9 @@ import type { Delivery } from '../session/delivery.js'
 import type { SessionTenant } from '../session/session-registry.js'
 import type { Session } from '../session/session.js'
 import type { AuthenticationVerdict } from './authenticator.js'
+import { enforcedAuthorizer, type Authorizer } from './authorizer.js'
 import type { BrokerServices } from './broker-services.js'
+import type { ClientStream, TransportContext } from './client-stream.js'
 import { closeReason, type CloseReason } from './close-reason.js'
 import type { ConnectionDriver } from './connection.events.js'
 import type { ConnectionLink } from './connection-link.js'
@@ -25,6 +26,7 @@ import type { ProtocolCapabilities } from './protocol/protocol-version.js'
 import { connackCode, ReasonCode } from './protocol/reason-codes.js'
 import { TopicAliases } from './protocol/topic-aliases.js'
 import { NO_EXTRAS, publishEncoder, type V5Extras } from './publish-encoder.js'
+import { mayPublish } from './publish-permission.js'
 import { serverDisconnectFor } from './server-disconnect.js'
 
 /** CONNACK with return code 1, as MQTT 3.1/3.1.1 encode it, for a client whose level the parser refused. */
@@ -55,8 +57,15 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   /** What the authentication method said last on success, for CONNACK. */
   private authenticationData: Buffer | undefined
   private finished = false
+  /** The authorizer that checks what this client may read, or undefined when it may read everything. */
+  private readChecks: Authorizer | undefined
 
-  constructor (private readonly socket: Socket, readonly broker: BrokerServices, private readonly onFinished: (connection: Connection) => void) {
+  constructor (
+    private readonly socket: ClientStream,
+    readonly broker: BrokerServices,
+    private readonly onFinished: (connection: Connection) => void,
+    private readonly transport: TransportContext = {}
+  ) {
     this.reader = new PacketReader(broker.settings.maxPacketSize)
     this.outbox = new Outbox(socket, broker.settings.outboxHighWaterMark, () => this.sessionRef?.drain())
     // One id for every connection: the supervisor then sees one event type for all their
@@ -67,7 +76,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
 
   start (): void {
     const socket = this.socket
-    socket.setNoDelay(true)
+    socket.setNoDelay?.(true)
     socket.on('data', chunk => this.onData(chunk))
     socket.on('error', error => this.end({ type: 'socket.closed', reason: closeReason('socket-error', error.message) }))
     socket.on('close', () => this.end({ type: 'socket.closed', reason: closeReason('socket-closed', 'the client closed the connection') }))
@@ -131,7 +140,9 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   inspectConnect (packet: Packet): AcceptedConnect | RefusedConnect {
     if (packet.cmd !== 'connect') throw new Error('inspectConnect needs a CONNECT packet')
     this.broker.counters.packetsReceived.connect = (this.broker.counters.packetsReceived.connect ?? 0) + 1
-    return inspectConnect(packet, this.broker.settings, () => this.broker.assignClientId())
+    const verdict = inspectConnect(packet, this.broker.settings, () => this.broker.assignClientId())
+    // A verified identity from the listener is who the client is, whatever its CONNECT says.
+    return verdict.accepted && this.transport.identity !== undefined ? { ...verdict, username: this.transport.identity } : verdict
   }
 
   needsAuthentication (verdict: AcceptedConnect): boolean {
@@ -163,8 +174,10 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.write({ cmd: 'connack', sessionPresent: false, returnCode: connackCode(verdict.protocol, verdict.connackReason), reasonCode: connackCode(verdict.protocol, verdict.connackReason) }, verdict.protocol)
   }
 
-  openSession (verdict: AcceptedConnect): void {
+  openSession (connect: AcceptedConnect): void {
+    const verdict = this.withPermittedWill(connect)
     this.accepted = verdict
+    this.readChecks = enforcedAuthorizer(this.broker.authorizer)
     // Only MQTT 5 has topic aliases; older clients do not pay for the tables.
     if (verdict.protocol.reasonCodes) this.aliases = new TopicAliases(this.broker.settings.maxTopicAlias, verdict.clientTopicAliasMaximum)
     const { session, sessionPresent } = this.broker.sessions.claim(verdict.clientId, verdict.cleanStart, verdict.sessionExpiry, this)
@@ -298,6 +311,11 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   }
 
   sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
+    // Read access is checked on a message's first send only: a re-sent one (DUP) was allowed then.
+    if (this.readChecks !== undefined && !dup && !this.readChecks.authorizeRead({ clientId: this.clientId, username: this.accepted?.username, topic: delivery.message.topic })) {
+      this.broker.counters.dropped['not-authorized']++
+      return false
+    }
     const protocol = this.protocol
     const extras = protocol.reasonCodes ? this.v5Extras(delivery) : NO_EXTRAS
     const bytes = publishEncoder.encode(protocol, delivery, packetId, dup, extras)
@@ -366,6 +384,19 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.broker.log.info({ clientId: this.clientId, topic: will.topic }, 'publishing will')
     this.broker.counters.messagesReceived++
     this.broker.router.publish({ ...will, receivedAt: Date.now() })
+  }
+
+  /**
+   * `connect` without its will when the client may not publish on the will topic. Checked once,
+   * at CONNECT, rather than when the will is due: the rules do not change while the broker
+   * runs, and a will stored with a persistent session is then known to be allowed when a
+   * restarted broker sends it. The client is not told (Mosquitto does not tell it either).
+   */
+  private withPermittedWill (connect: AcceptedConnect): AcceptedConnect {
+    const will = connect.will?.message
+    if (will === undefined || mayPublish(this.broker, connect, will.topic, will.qos, will.retain)) return connect
+    this.broker.log.info({ clientId: connect.clientId, username: connect.username, topic: will.topic }, 'will discarded: the client may not publish on its topic')
+    return { ...connect, will: undefined }
   }
 
   /** v5: the broker tells the client why it closes, except when the client ended it. */

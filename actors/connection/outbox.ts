@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import type { ClientStream } from './client-stream.js'
 
 /**
  * Bytes waiting to be written to one socket. Everything written during one turn of the
@@ -14,7 +14,7 @@ export class Outbox {
   bytesWritten = 0
 
   constructor (
-    private readonly socket: Socket,
+    private readonly socket: ClientStream,
     /** Above this many unsent bytes the client counts as backed up. */
     private readonly highWaterMark: number,
     /** Called when a backed-up client can take more again. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from './config-error.js'
 import { OPTIONS, type BrokerConfig, type ConfigSource, type OptionKey } from './options.js'
+import { resolveListeners } from './resolve-listeners.js'
 
 export interface LoadedConfig {
   readonly config: BrokerConfig
@@ -27,13 +28,17 @@ const OTHER_ENV = new Set(['TROUPE_CONFIG'])
 export function loadConfig (inputs: ConfigInputs): LoadedConfig {
   const values: Record<string, unknown> = {}
   const sources = {} as Record<OptionKey, ConfigSource>
+  /** The flag, variable or file each value came from, for errors found once all are in. */
+  const origins = {} as Record<OptionKey, string>
   for (const key of KEYS) {
     values[key] = OPTIONS[key].defaultValue
     sources[key] = 'default'
+    origins[key] = 'default'
   }
   const take = (key: OptionKey, raw: unknown, source: ConfigSource, where: string): void => {
     values[key] = OPTIONS[key].parse(raw, where)
     sources[key] = source
+    origins[key] = where
   }
 
   const file = inputs.file ?? inputs.env?.TROUPE_CONFIG
@@ -56,7 +61,10 @@ export function loadConfig (inputs: ConfigInputs): LoadedConfig {
     if (key === undefined) throw new ConfigError(`--${name}`, raw, 'unknown flag; see troupe --help', 'command line')
     take(key, raw, 'flag', `--${name}`)
   }
-  return { config: values as BrokerConfig, sources, file }
+  const config = values as BrokerConfig
+  // Listeners combine several options (a TLS port needs a certificate): checked once all are in.
+  resolveListeners(config, key => origins[key])
+  return { config, sources, file }
 }
 
 function readConfigFile (file: string): Record<string, unknown> {

@@ -1,4 +1,7 @@
 import { ConfigError } from './config-error.js'
+import type { AclRule } from '../authorization/acl-rule.js'
+import { parseAclOption } from './acl-option.js'
+import { DEFAULT_WEBSOCKET_PATH, parseListeners, parseWebSocketPath, type ListenerEntry } from './listener-config.js'
 
 /**
  * Every broker option, once: its name in the config file and on the command line, its
@@ -57,6 +60,21 @@ function path (name: string, of: 'file' | 'directory') {
   }
 }
 
+/** An option that is off until given: a port for a listener that is only opened on request. */
+function optionalInteger (name: string, min: number, max: number) {
+  const parse = integer(name, min, max)
+  return (raw: unknown, source: string): number | undefined => parse(raw, source)
+}
+
+function yesOrNo (name: string) {
+  return (raw: unknown, source: string): boolean => {
+    if (typeof raw === 'boolean') return raw
+    if (raw === 'true' || raw === 'yes') return true
+    if (raw === 'false' || raw === 'no') return false
+    throw new ConfigError(name, raw, 'expected true or false', source)
+  }
+}
+
 function option<T> (name: string, defaultValue: T, valueHint: string, description: string, parse: (raw: unknown, source: string) => T): OptionSpec<T> {
   return { name, env: `TROUPE_${name.toUpperCase().replaceAll('-', '_')}`, description, defaultValue, parse, valueHint }
 }
@@ -67,8 +85,16 @@ const DURABILITY_MODES = ['fsync', 'os'] as const
 export type Durability = typeof DURABILITY_MODES[number]
 
 export const OPTIONS = {
-  host: option('host', '0.0.0.0', 'ADDRESS', 'Address the MQTT listener binds to', host('host')),
+  host: option('host', '0.0.0.0', 'ADDRESS', 'Address the listeners bind to (a listeners entry may give its own)', host('host')),
   port: option('port', 1883, 'PORT', 'MQTT TCP port (0 picks a free one)', integer('port', 0, 65535)),
+  tlsPort: option<number | undefined>('tls-port', undefined, 'PORT', 'MQTT over TLS port, usually 8883 (needs --tls-cert and --tls-key; 0 picks a free one)', optionalInteger('tls-port', 0, 65535)),
+  tlsCert: option<string | undefined>('tls-cert', undefined, 'FILE', 'Server certificate (PEM, with any intermediates after it) of the TLS and secure WebSocket listeners', path('tls-cert', 'file')),
+  tlsKey: option<string | undefined>('tls-key', undefined, 'FILE', 'Private key (PEM) of --tls-cert', path('tls-key', 'file')),
+  tlsCa: option<string | undefined>('tls-ca', undefined, 'FILE', 'CA certificates (PEM) that sign client certificates: with it, clients of --tls-port and --wss-port must present a certificate it signed', path('tls-ca', 'file')),
+  wsPort: option<number | undefined>('ws-port', undefined, 'PORT', 'MQTT over WebSocket port (0 picks a free one)', optionalInteger('ws-port', 0, 65535)),
+  wsPath: option('ws-path', DEFAULT_WEBSOCKET_PATH, 'PATH', 'URL path of the WebSocket listeners; other paths are answered 404', (raw, source) => parseWebSocketPath('ws-path', raw, source)),
+  wssPort: option<number | undefined>('wss-port', undefined, 'PORT', 'MQTT over secure WebSocket port, with --tls-cert and --tls-key (0 picks a free one)', optionalInteger('wss-port', 0, 65535)),
+  listeners: option<readonly ListenerEntry[]>('listeners', [], 'YAML', 'More listeners, as a YAML list (flow style on the command line) of {type: tcp|tls|ws|wss, port, host, path, cert, key, ca, minVersion: TLSv1.2|TLSv1.3, ciphers, requireCertificate, useIdentityAsUsername, identityField: cn|dns|email|uri}; unset fields come from the options above', parseListeners),
   maxKeepalive: option('max-keepalive', 65535, 'SECONDS', 'Longest keep-alive a client gets; a client asking for more, or for 0, gets this', integer('max-keepalive', 1, 65535)),
   maxPacketSize: option('max-packet-size', 268435455, 'BYTES', 'Largest packet accepted; larger ones close the connection', integer('max-packet-size', 16, 268435455)),
   maxInflight: option('max-inflight', 100, 'COUNT', 'QoS 1/2 messages per session sent and not yet acknowledged; also the Receive Maximum announced to MQTT 5 clients', integer('max-inflight', 1, 65535)),
@@ -79,6 +105,10 @@ export const OPTIONS = {
   storage: option<StorageKind>('storage', 'memory', 'KIND', 'Where sessions, queued and retained messages live: memory (gone at exit) or level (LevelDB in --data-dir, survives restarts and crashes)', oneOf('storage', STORAGE_KINDS)),
   dataDir: option('data-dir', 'data', 'DIR', 'Directory of the LevelDB database when --storage is level (created if missing)', path('data-dir', 'directory')),
   durability: option<Durability>('durability', 'fsync', 'MODE', 'With --storage level: fsync (each batch reaches the disk before it is acknowledged; survives power loss) or os (left to the OS: survives a broker crash, not a power loss; faster)', oneOf('durability', DURABILITY_MODES)),
+  passwordFile: option<string | undefined>('password-file', undefined, 'FILE', 'Mosquitto password file (see troupe passwd): clients with a user name must give its password', path('password-file', 'file')),
+  allowAnonymous: option<boolean | undefined>('allow-anonymous', undefined, 'BOOL', 'Let clients in without a user name (true or false); by default true, or false when password-file is set', yesOrNo('allow-anonymous')),
+  aclFile: option<string | undefined>('acl-file', undefined, 'FILE', 'Mosquitto acl_file: what each client may publish and receive; anything it does not grant is refused', path('acl-file', 'file')),
+  acl: option<readonly AclRule[] | undefined>('acl', undefined, 'YAML', 'The same rules as a YAML list (flow style on the command line) of {user?, pattern?: true, access: read|write|readwrite|deny, topic}', parseAclOption),
   scramUsers: option<string | undefined>('scram-users', undefined, 'FILE', 'SCRAM-SHA-256 credentials file (see troupe scram-user); when set, MQTT 5 clients can log in with SCRAM-SHA-256', path('scram-users', 'file')),
   logLevel: option<LogLevel>('log-level', 'info', 'LEVEL', `Least severe log level written: ${LOG_LEVELS.join(', ')}`, oneOf('log-level', LOG_LEVELS))
 } as const

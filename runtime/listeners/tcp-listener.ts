@@ -1,28 +1,21 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { createServer, type AddressInfo, type Server } from 'node:net'
+import type { Listener, ListenerEvents } from './listener.js'
+import { listenOn, stopListening } from './listen-on.js'
 
 /** A plain TCP listener that hands each accepted socket to the broker. */
-export class TcpListener {
+export class TcpListener implements Listener {
+  readonly type = 'tcp'
   private readonly server: Server
 
-  constructor (private readonly host: string, private readonly port: number, onSocket: (socket: Socket) => void) {
-    this.server = createServer({ noDelay: true }, onSocket)
+  constructor (private readonly host: string, private readonly port: number, events: Pick<ListenerEvents, 'onClient'>) {
+    this.server = createServer({ noDelay: true }, socket => events.onClient(socket, {}))
   }
 
   async listen (): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      const fail = (error: Error): void => reject(error)
-      this.server.once('error', fail)
-      this.server.listen(this.port, this.host, () => {
-        this.server.off('error', fail)
-        resolve()
-      })
-    })
-    return this.server.address() as AddressInfo
+    return await listenOn(this.server, this.host, this.port)
   }
 
-  /** Stops accepting; existing sockets are the broker's to close. */
   async close (): Promise<void> {
-    if (!this.server.listening) return
-    await new Promise<void>(resolve => this.server.close(() => resolve()))
+    await stopListening(this.server)
   }
 }
