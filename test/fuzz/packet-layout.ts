@@ -1,3 +1,4 @@
+import { varInt } from '../helpers/mqtt5-wire.js'
 import type { ProtocolLevel } from './valid-packets.js'
 
 /** A 5.0 property section inside a packet: where its length sits and which bytes it covers. */
@@ -35,14 +36,7 @@ export function readVariableInteger (bytes: Buffer, at: number): { value: number
 }
 
 export function encodeVariableInteger (value: number): Buffer {
-  const bytes: number[] = []
-  do {
-    let byte = value % 128
-    value = Math.floor(value / 128)
-    if (value > 0) byte |= 0x80
-    bytes.push(byte)
-  } while (value > 0)
-  return Buffer.from(bytes)
+  return Buffer.from(varInt(value))
 }
 
 /** Lays out a packet that mqtt-packet generated for `level` (it trusts the bytes to be well-formed). */

@@ -1,11 +1,8 @@
-import { Writable } from 'node:stream'
-import { pino } from 'pino'
 import type { Authenticator, AuthenticationRequest } from '../../actors/connection/authenticator.js'
-import { Broker } from '../../runtime/broker.js'
-import { loadConfig } from '../../runtime/config/load-config.js'
+import type { Broker } from '../../runtime/broker.js'
 import type { BrokerConfig } from '../../runtime/config/options.js'
 import type { ListenerType } from '../../runtime/listeners/listener.js'
-import type { LogLine } from './test-broker.js'
+import { startBroker, type LogLine } from './test-broker.js'
 
 /** An in-process broker with listeners of several kinds, on free ports of 127.0.0.1. */
 export interface ListenerBroker {
@@ -23,19 +20,7 @@ const started = new Set<ListenerBroker>()
  * port 0 for the TCP listener, and an optional authenticator; its log is kept in memory.
  */
 export async function startListenerBroker (overrides: Partial<BrokerConfig>, authenticator?: Authenticator): Promise<ListenerBroker> {
-  const logs: LogLine[] = []
-  const sink = new Writable({
-    write (chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line.length > 0) logs.push(JSON.parse(line) as LogLine)
-      done()
-    }
-  })
-  const { config } = loadConfig({})
-  const broker = await Broker.start({
-    config: { ...config, host: '127.0.0.1', port: 0, ...overrides },
-    log: pino({ level: 'debug' }, sink),
-    ...(authenticator === undefined ? {} : { authenticator })
-  })
+  const { broker, logs } = await startBroker(overrides, { authenticator })
   const handle: ListenerBroker = {
     broker,
     logs,

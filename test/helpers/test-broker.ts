@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
+import type { Authenticator } from '../../actors/connection/authenticator.js'
 import type { Authorizer } from '../../actors/connection/authorizer.js'
 import { Broker } from '../../runtime/broker.js'
 import { loadConfig } from '../../runtime/config/load-config.js'
@@ -23,6 +24,7 @@ export interface TestBroker {
 
 /** What a test broker gets beside its configuration: real security components to run with. */
 export interface TestBrokerOptions {
+  readonly authenticator?: Authenticator
   readonly authorizer?: Authorizer
 }
 
@@ -39,6 +41,7 @@ export async function startBroker (overrides: Partial<BrokerConfig> = {}, option
   const broker = await Broker.start({
     config: { ...config, host: '127.0.0.1', port: 0, ...overrides },
     log: pino({ level: 'debug' }, sink),
+    authenticator: options.authenticator,
     authorizer: options.authorizer
   })
   return {
