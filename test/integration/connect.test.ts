@@ -1,5 +1,6 @@
 import mqttPacket, { type Packet } from 'mqtt-packet'
 import { pino } from 'pino'
+import { varInt } from '../helpers/mqtt5-wire.js'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Authenticator } from '../../actors/connection/authenticator.js'
@@ -42,15 +43,7 @@ function field (value: string | number[]): Buffer {
 /** A whole packet: first byte, remaining length, body. */
 function frame (firstByte: number, ...body: Buffer[]): Buffer {
   const rest = Buffer.concat(body)
-  const length: number[] = []
-  let remaining = rest.length
-  do {
-    let byte = remaining % 128
-    remaining = Math.floor(remaining / 128)
-    if (remaining > 0) byte |= 0x80
-    length.push(byte)
-  } while (remaining > 0)
-  return Buffer.concat([Buffer.from([firstByte, ...length]), rest])
+  return Buffer.concat([Buffer.from([firstByte, ...varInt(rest.length)]), rest])
 }
 
 interface ConnectFrame {

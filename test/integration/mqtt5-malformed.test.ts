@@ -1,11 +1,12 @@
 import type { MqttClient } from 'mqtt'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { closeAllClients, connectClient, eventually } from '../helpers/mqtt-clients.js'
-import { acceptedV5, closeV5Clients, openV5, serverDisconnect, type OpenedV5 } from '../helpers/mqtt5-clients.js'
+import { brokerPerTest } from '../helpers/broker-per-test.js'
+import { connectClient, eventually } from '../helpers/mqtt-clients.js'
+import { acceptedV5, openV5, serverDisconnect, type OpenedV5 } from '../helpers/mqtt5-clients.js'
 import { connectBytes, lengthPrefixed, packetBytes, property, propertySection, publishBytes, subscribeBytes, WireClient } from '../helpers/mqtt5-wire.js'
 import { RawClient } from '../helpers/raw-client.js'
-import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import type { TestBroker } from '../helpers/test-broker.js'
 
 /**
  * Malformed and forbidden MQTT 5 input over real TCP (MQTT 5.0 sections 1.5, 2.1-2.2, 4.13):
@@ -16,17 +17,11 @@ import { startBroker, type TestBroker } from '../helpers/test-broker.js'
  */
 const test = suite<{ broker: TestBroker, bystander: OpenedV5 }>('mqtt5: malformed input')
 
+brokerPerTest(test)
+// After brokerPerTest's hook, which starts the broker.
 test.before.each(async context => {
-  context.broker = await startBroker()
   context.bystander = await openV5(context.broker, { clientId: 'bystander' })
   await context.bystander.client.subscribeAsync('bystander/#', { qos: 1 })
-})
-test.after.each(async context => {
-  RawClient.closeAll()
-  WireClient.closeAll()
-  await closeV5Clients()
-  await closeAllClients()
-  await context.broker.close()
 })
 
 const MALFORMED = 0x81
