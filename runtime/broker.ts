@@ -26,12 +26,23 @@ import { heldOf, sessionRecordOf } from '../persistence/session-record.js'
 import type { Store, StoreOperation } from '../persistence/store.js'
 import { StoreJournal } from '../persistence/store-journal.js'
 import { authenticatorFromConfig, authorizerFromConfig } from './security-from-config.js'
+import { FailedLogins } from '../actors/connection/failed-logins.js'
+import type { AuthProvider } from './auth/providers/auth-provider.js'
+import { loadAuthProviders } from './auth/providers/load-auth-providers.js'
+import { ProviderAuthenticator } from './auth/providers/provider-authenticator.js'
+import { ProviderAuthorizer } from './auth/providers/provider-authorizer.js'
 import type { BrokerConfig } from './config/options.js'
 import { resolveListeners, type ListenerSpec } from './config/resolve-listeners.js'
+import { subscribeDeniedCode } from './config/subscribe-denied-reason.js'
 import { bindError } from './listeners/bind-error.js'
 import { createListener } from './listeners/create-listener.js'
 import type { BoundListener, Listener } from './listeners/listener.js'
 import { createTrafficCounters } from './metrics/traffic-counters.js'
+import type { LimitContext, LimitKind } from '../actors/connection/limits/limit-kind.js'
+import { clientAddressOf } from './limits/client-address.js'
+import { ConnectionAdmission } from './limits/connection-admission.js'
+import { LimitReporter } from './limits/limit-reporter.js'
+import { MemoryWatermark, watermarkBytes } from './limits/memory-watermark.js'
 
 export interface BrokerOptions {
   readonly config: BrokerConfig
@@ -58,7 +69,12 @@ export class Broker implements BrokerServices {
   readonly authenticator: Authenticator
   readonly authorizer: Authorizer | undefined
   readonly authMethods: ReadonlyMap<string, AuthMethod>
+  readonly failedLogins: FailedLogins
   readonly counters: TrafficCounters = createTrafficCounters()
+  /** Whether a new socket may become a connection: max-connections, per address, rate, memory. */
+  readonly admission: ConnectionAdmission
+  readonly memory: MemoryWatermark
+  private readonly limits: LimitReporter
   readonly log: Logger
   readonly connections = new Set<Connection>()
   readonly persistence: PersistenceActor
@@ -70,6 +86,8 @@ export class Broker implements BrokerServices {
   private readonly store: Store
   private readonly listeners: ReadonlyArray<{ readonly spec: ListenerSpec, readonly listener: Listener }>
   private bound: BoundListener[] = []
+  /** Auth providers to close at shutdown. */
+  private providers: readonly AuthProvider[] = []
   private closing: Promise<void> | undefined
 
   private constructor (readonly config: BrokerConfig, options: BrokerOptions) {
@@ -80,6 +98,7 @@ export class Broker implements BrokerServices {
     this.authenticator = options.authenticator ?? allowAnonymous
     this.authorizer = options.authorizer
     this.authMethods = new Map((options.authMethods ?? []).map(method => [method.name, method]))
+    this.failedLogins = new FailedLogins({ perMinute: config.failedLoginLimit, banSeconds: config.failedLoginBan })
     this.settings = {
       maxKeepalive: config.maxKeepalive,
       maxPacketSize: config.maxPacketSize,
@@ -87,8 +106,17 @@ export class Broker implements BrokerServices {
       outboxHighWaterMark: 1024 * 1024,
       receiveMaximum: config.maxInflight,
       maxSessionExpiry: config.maxSessionExpiry,
-      maxTopicAlias: config.maxTopicAlias
+      maxTopicAlias: config.maxTopicAlias,
+      subscribeDeniedReason: subscribeDeniedCode(config.subscribeDeniedReason),
+      maxClientIdLength: config.maxClientIdLength,
+      topicLimits: { maxLength: config.maxTopicLength, maxLevels: config.maxTopicLevels },
+      maxSubscriptions: config.maxSubscriptions,
+      maxMessageRate: config.maxMessageRate,
+      maxBandwidth: config.maxBandwidth
     }
+    this.limits = new LimitReporter(this.counters, this.log)
+    this.memory = new MemoryWatermark(watermarkBytes(config.memoryWatermark), this.log)
+    this.admission = new ConnectionAdmission(config, () => this.memory.overloaded)
     this.persistence = createActor(persistenceMachine, { input: { store: this.store } })
     this.commit = new GroupCommit(this.persistence, (error, operations) => {
       this.log.error({ err: error, operations, store: this.store.kind }, 'store write failed: the acknowledgements that waited for it were refused')
@@ -102,7 +130,7 @@ export class Broker implements BrokerServices {
       }
     }))
     this.sessions = new SessionRegistry({
-      limits: { maxInflight: config.maxInflight, maxQueued: config.maxQueued },
+      limits: { maxInflight: config.maxInflight, maxQueued: config.maxQueued, maxQueuedBytes: config.maxQueuedBytes },
       observer: { dropped: (session, delivery, reason) => this.onDropped(session, delivery, reason) },
       onDiscard: session => this.onSessionDiscarded(session),
       publishWill: will => {
@@ -134,9 +162,14 @@ export class Broker implements BrokerServices {
       throw new Error(`${SCRAM_SHA_256} is given both in authMethods and as config.scramUsers; give one of them`)
     }
     const authMethods = scram === undefined ? options.authMethods : [...(options.authMethods ?? []), scramFromFile(scram)]
-    const authenticator = options.authenticator ?? await authenticatorFromConfig(options.config)
-    const authorizer = options.authorizer ?? await authorizerFromConfig(options.config)
+    let authenticator = options.authenticator ?? await authenticatorFromConfig(options.config)
+    let authorizer = options.authorizer ?? await authorizerFromConfig(options.config)
+    // Providers first: the first that allows or denies decides, the files only what they leave.
+    const links = await loadAuthProviders(options.config.authProviders, options.log)
+    if (links.some(link => link.answers('authenticate'))) authenticator = new ProviderAuthenticator(links, authenticator ?? allowAnonymous)
+    if (links.some(link => link.answers('authorizePublish') || link.answers('authorizeSubscribe'))) authorizer = new ProviderAuthorizer(links, authorizer)
     const broker = new Broker(options.config, { ...options, authMethods, authenticator, authorizer })
+    broker.providers = links.map(link => link.provider)
     if (scram !== undefined) {
       const users = scram.users.size
       broker.log[users === 0 ? 'warn' : 'info']({ file: scram.file, users }, users === 0 ? 'SCRAM-SHA-256 credentials file has no users: every SCRAM login will fail' : 'SCRAM-SHA-256 enabled')
@@ -146,6 +179,7 @@ export class Broker implements BrokerServices {
     broker.supervisor.start()
     broker.router.actor.start()
     await broker.restore()
+    broker.memory.start()
     await broker.listen()
     return broker
   }
@@ -195,12 +229,15 @@ export class Broker implements BrokerServices {
     for (const connection of [...this.connections]) connection.shutdown()
     this.sessions.close()
     this.keepAlive.stop()
+    this.memory.stop()
+    this.admission.stop()
     await listenerClosed
     await this.commit.flushed().catch(() => undefined)
     this.persistence.stop()
     this.supervisor.stop()
     this.router.actor.send({ type: 'router.stop' })
     await this.store.close()
+    for (const provider of this.providers) await provider.close?.()
     this.log.info('broker stopped')
   }
 
@@ -225,9 +262,31 @@ export class Broker implements BrokerServices {
       stream.destroy()
       return
     }
-    const connection = new Connection(stream, this, finished => this.connections.delete(finished), transport)
+    const address = clientAddressOf(stream, transport)
+    const admission = this.admission.admit(address)
+    if (admission.kind !== 'admitted') {
+      this.limitReached(admission.refusal.limit, { address, detail: admission.refusal.detail, answered: admission.kind === 'refused' })
+      if (admission.kind === 'dropped') {
+        this.counters.connectionsRefused++
+        stream.destroy()
+        return
+      }
+    }
+    // Counted until the socket itself closes, which may be a moment after the connection ends.
+    const ticket = admission.ticket
+    stream.once('close', () => this.admission.release(ticket))
+    const refusal = admission.kind === 'refused' ? admission.refusal : undefined
+    const connection = new Connection(stream, this, finished => this.connections.delete(finished), transport, refusal)
     this.connections.add(connection)
     connection.start()
+  }
+
+  get overloaded (): boolean {
+    return this.memory.overloaded
+  }
+
+  limitReached (kind: LimitKind, context: LimitContext): void {
+    this.limits.reached(kind, context)
   }
 
   private async restore (): Promise<void> {
@@ -277,9 +336,15 @@ export class Broker implements BrokerServices {
 
   private onDropped (session: Session, delivery: Delivery, reason: DropReason): void {
     this.counters.dropped[reason]++
-    if (reason === 'queue-full' && !session.overflowing) {
-      session.overflowing = true
-      this.log.warn({ clientId: session.clientId, topic: delivery.message.topic, maxQueued: this.config.maxQueued }, 'session queue full: dropping messages until it drains')
+    if (reason === 'queue-full' || reason === 'queue-bytes-full') {
+      this.counters.limited[reason === 'queue-full' ? 'max-queued' : 'max-queued-bytes']++
+      if (!session.overflowing) {
+        session.overflowing = true
+        this.log.warn({ clientId: session.clientId, topic: delivery.message.topic, maxQueued: this.config.maxQueued, maxQueuedBytes: this.config.maxQueuedBytes, queued: session.queue.length, ...(reason === 'queue-bytes-full' ? { queuedBytes: session.queue.weight } : {}), limit: reason === 'queue-full' ? 'max-queued' : 'max-queued-bytes' }, 'session queue full: dropping messages until it drains')
+      }
+    } else if (reason === 'backpressure' && this.memory.overloaded) {
+      // Shed under memory pressure: the lower bar a backed-up client meets while overloaded.
+      this.counters.limited['memory-watermark']++
     }
   }
 

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ScramCredentialsFileError } from '../actors/connection/auth-methods/scram-credentials-file.js'
 import { PasswordFileError } from './auth/password-file.js'
+import { AuthProviderError } from './auth/providers/load-auth-providers.js'
 import { AclError } from './authorization/acl-error.js'
 import { PASSWD_USAGE, passwdCommand } from './passwd-command.js'
 import { Broker } from './broker.js'
@@ -145,6 +146,10 @@ async function main (argv: string[]): Promise<void> {
     }
     if (error instanceof AclError) {
       console.error(`troupe: invalid access rules (from ${sourceOf(loaded, 'aclFile')}): ${error.message}`)
+      process.exit(EXIT_BAD_CONFIG)
+    }
+    if (error instanceof AuthProviderError) {
+      console.error(`troupe: ${error.message} (auth-providers from ${sourceOf(loaded, 'authProviders')})`)
       process.exit(EXIT_BAD_CONFIG)
     }
     // A listener's certificate or key that cannot be used is a configuration error like any other.

@@ -25,15 +25,22 @@ export interface ReadAuthorization extends ClientIdentity {
 }
 
 /**
+ * A yes or no, or, from a provider that must ask elsewhere (an HTTP service, a module's async
+ * function), the promise of one. A promise never rejects: a provider that fails says no.
+ */
+export type Permission = boolean | Promise<boolean>
+
+/**
  * Decides what a connected client may do with topics. Security providers implement this; the
- * default allows everything. The checks are synchronous because they run on the data path,
- * once per PUBLISH and once per delivery: a provider that must ask a remote service caches.
+ * default allows everything. Publish and subscribe checks may answer later (the connection
+ * then holds that packet and the ones behind it, in order, until the answer comes); the read
+ * check runs once per delivery, on the data path, and is always synchronous.
  */
 export interface Authorizer {
   /** May the client publish this message? A refused PUBLISH is dropped (v5: acknowledged with 0x87). */
-  authorizePublish (request: PublishAuthorization): boolean
+  authorizePublish (request: PublishAuthorization): Permission
   /** May the client subscribe to this filter? A refused filter gets SUBACK 0x80 (v5: 0x87). */
-  authorizeSubscribe (request: SubscribeAuthorization): boolean
+  authorizeSubscribe (request: SubscribeAuthorization): Permission
   /**
    * May the client receive a message on this topic? Checked for every message sent to it,
    * retained ones included, so that a wildcard subscription only brings what it may read.
@@ -41,6 +48,8 @@ export interface Authorizer {
   authorizeRead (request: ReadAuthorization): boolean
   /** True when every check would say yes: the broker then skips the checks entirely. */
   readonly allowsEverything?: boolean
+  /** True when a publish or subscribe check may answer with a promise. */
+  readonly mayAnswerLater?: boolean
 }
 
 export const allowAll: Authorizer = {

@@ -18,4 +18,13 @@ export interface TransportContext {
    * replaces the username of the CONNECT, for the authenticator and everything after it.
    */
   readonly identity?: string
+  /**
+   * The client's address as the broker reports and judges it (log lines, the authenticator's
+   * `remoteAddress`, per-address limits), when the listener learnt it from elsewhere than the
+   * socket: the source address of a PROXY protocol header, the client behind a load balancer.
+   * Absent: the stream's own `remoteAddress` is the client's. Set together with `remotePort`.
+   */
+  readonly remoteAddress?: string
+  /** The client's port that goes with `remoteAddress` (0 for a UNIX socket client). */
+  readonly remotePort?: number
 }

@@ -13,6 +13,7 @@ export type CloseKind =
   | 'topic-alias-invalid'
   | 'receive-maximum-exceeded'
   | 'payload-format-invalid'
+  | 'topic-name-invalid'
   | 'connect-refused'
   | 'not-authorized'
   | 'session-taken-over'
@@ -44,6 +45,7 @@ const REASON_CODES: Readonly<Record<CloseKind, number>> = {
   'topic-alias-invalid': ReasonCode.TopicAliasInvalid,
   'receive-maximum-exceeded': ReasonCode.ReceiveMaximumExceeded,
   'payload-format-invalid': ReasonCode.PayloadFormatInvalid,
+  'topic-name-invalid': ReasonCode.TopicNameInvalid,
   'connect-refused': ReasonCode.UnspecifiedError,
   'not-authorized': ReasonCode.NotAuthorized,
   'session-taken-over': ReasonCode.SessionTakenOver,

@@ -1,4 +1,5 @@
 import type { ISubackPacket, IUnsubackPacket, Packet } from 'mqtt-packet'
+import type { Permission } from './authorizer.js'
 import type { Session } from '../session/session.js'
 import type { CloseReason } from './close-reason.js'
 import type { BrokerServices } from './broker-services.js'
@@ -14,6 +15,8 @@ import type { TopicAliases } from './protocol/topic-aliases.js'
  */
 export interface ConnectionLink {
   readonly clientId: string
+  /** `host:port` of the client, for log lines. */
+  readonly remoteAddress?: string
   readonly protocol: ProtocolCapabilities
   readonly session: Session
   /** What the client asked for and was given in CONNECT. */
@@ -33,4 +36,10 @@ export interface ConnectionLink {
    * PUBACK/PUBREC, otherwise the connection closes so that the client sends it again).
    */
   acknowledge (ack: Acknowledgement | ISubackPacket | IUnsubackPacket, then?: () => void): void
+  /**
+   * The answer of `ask` for the packet being handled, under `key` (a topic or filter): a
+   * decision that came in while the packet was held (AwaitingPermission) is given from memory
+   * when the handler runs again, instead of asking a second time.
+   */
+  permission (key: string, ask: () => Permission): Permission
 }

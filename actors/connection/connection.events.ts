@@ -1,5 +1,6 @@
 import type { Packet } from 'mqtt-packet'
 import type { AuthenticationVerdict } from './authenticator.js'
+import type { HeldPackets } from './awaiting-permission.js'
 import type { CloseReason } from './close-reason.js'
 import type { AcceptedConnect, RefusedConnect } from './handlers/connect.js'
 
@@ -21,6 +22,8 @@ export type ConnectionEvent =
   | { type: 'packets.received', packets: Packet[] }
   | { type: 'connect.accepted', verdict: AcceptedConnect, rest: Packet[] }
   | { type: 'connect.refused', verdict: RefusedConnect }
+  /** A packet waits for a permission to be decided: it and the packets behind it are held. */
+  | { type: 'packets.held', held: Packet[], until: Promise<unknown> }
   | CloseEvent
 
 /**
@@ -42,8 +45,14 @@ export interface ConnectionDriver {
   refuse (verdict: RefusedConnect | { protocol: AcceptedConnect['protocol'], connackReason: number }): void
   /** Claims or takes over the session, sends CONNACK, resumes what the session had pending. */
   openSession (verdict: AcceptedConnect): void
-  /** Runs the data-path handlers for packets of a connected client; a close reason stops them. */
-  dispatch (packets: readonly Packet[]): CloseReason | undefined
+  /**
+   * Runs the data-path handlers for packets of a connected client; a close reason stops them,
+   * and so does a packet that must wait for a permission (it and the rest are returned, held).
+   */
+  dispatch (packets: readonly Packet[]): CloseReason | HeldPackets | undefined
+  /** Stops reading the socket while packets are held, so that they cannot pile up without bound. */
+  pauseReading (): void
+  resumeReading (): void
   /** Starts watching for silence; on expiry the driver sends `keepalive.expired` to the machine. */
   startKeepAlive (): void
   stopKeepAlive (): void

@@ -2,6 +2,7 @@ import type { Packet } from 'mqtt-packet'
 import { assign, enqueueActions, fromPromise, setup, type ActorRefFrom } from 'xstate'
 import type { AuthenticationVerdict } from './authenticator.js'
 import { closeReason, type CloseReason } from './close-reason.js'
+import type { HeldPackets } from './awaiting-permission.js'
 import type { CloseEvent, ConnectionDriver, ConnectionEvent } from './connection.events.js'
 import type { AcceptedConnect } from './handlers/connect.js'
 import { ReasonCode } from './protocol/reason-codes.js'
@@ -10,8 +11,13 @@ export interface ConnectionContext {
   readonly driver: ConnectionDriver
   /** The accepted CONNECT, once there is one. */
   connect: AcceptedConnect | undefined
-  /** Packets that arrived behind CONNECT, held until the client is authenticated. */
+  /**
+   * Packets held back: those that arrived behind CONNECT until the client is authenticated,
+   * and later those behind a packet that waits for a permission.
+   */
   pending: Packet[]
+  /** What the held packets wait for, while awaiting a permission. */
+  awaiting: Promise<unknown> | undefined
   closeReason: CloseReason | undefined
 }
 
@@ -32,8 +38,11 @@ const closeOnAnyEnd = {
  *         |  (timeout, refusal, not CONNECT)  | (refused)                                ^
  *         +-----------------------------------+------------------------------------------+
  *
+ *   connected:  serving --packets.held--> awaitingPermission --decided--> serving
+ *
  * The machine owns control flow only. PUBLISH and its acknowledgements run in plain handlers
- * that `dispatchPackets` calls, one machine event per socket chunk.
+ * that `dispatchPackets` calls, one machine event per socket chunk. A packet whose permission
+ * an auth provider decides later is held, with everything behind it, so order is kept.
  */
 export const connectionMachine = setup({
   types: {
@@ -44,7 +53,8 @@ export const connectionMachine = setup({
   actors: {
     authenticate: fromPromise<AuthenticationVerdict, { driver: ConnectionDriver, connect: AcceptedConnect }>(
       async ({ input }) => await input.driver.authenticate(input.connect)
-    )
+    ),
+    awaitPermission: fromPromise<unknown, Promise<unknown> | undefined>(async ({ input }) => await input)
   },
   guards: {
     isAllowed: (_, verdict: AuthenticationVerdict) => verdict.allowed,
@@ -64,6 +74,8 @@ export const connectionMachine = setup({
       enqueue.raise(verdict.accepted ? { type: 'connect.accepted', verdict, rest } : { type: 'connect.refused', verdict })
     }),
     holdConnect: assign(({ event }) => event.type === 'connect.accepted' ? { connect: event.verdict, pending: event.rest } : {}),
+    holdBehindPermission: assign(({ event }) => event.type === 'packets.held' ? { pending: event.held, awaiting: event.until } : {}),
+    holdArrivals: assign(({ context, event }) => event.type === 'packets.received' ? { pending: [...context.pending, ...event.packets] } : {}),
     /** AUTH packets feed the running exchange; anything else waits for the outcome. */
     holdPackets: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'packets.received') return
@@ -94,16 +106,17 @@ export const connectionMachine = setup({
     openSession: ({ context }) => {
       if (context.connect !== undefined) context.driver.openSession(context.connect)
     },
-    dispatchPending: ({ context, self }) => {
-      if (context.pending.length === 0) return
-      const reason = context.driver.dispatch(context.pending)
-      if (reason !== undefined) self.send(closeEventFor(reason))
-    },
+    dispatchPending: enqueueActions(({ context, enqueue }) => {
+      const packets = context.pending
+      if (packets.length === 0) return
+      enqueue.assign({ pending: [], awaiting: undefined })
+      enqueue(({ self }) => report(context.driver.dispatch(packets), self))
+    }),
     dispatchPackets: ({ context, event, self }) => {
-      if (event.type !== 'packets.received') return
-      const reason = context.driver.dispatch(event.packets)
-      if (reason !== undefined) self.send(closeEventFor(reason))
+      if (event.type === 'packets.received') report(context.driver.dispatch(event.packets), self)
     },
+    pauseReading: ({ context }) => context.driver.pauseReading(),
+    resumeReading: ({ context }) => context.driver.resumeReading(),
     startConnectTimer: ({ context }) => context.driver.startConnectTimer(),
     stopConnectTimer: ({ context }) => context.driver.stopConnectTimer(),
     startKeepAlive: ({ context }) => context.driver.startKeepAlive(),
@@ -114,7 +127,7 @@ export const connectionMachine = setup({
   }
 }).createMachine({
   id: 'connection',
-  context: ({ input }) => ({ driver: input.driver, connect: undefined, pending: [], closeReason: undefined }),
+  context: ({ input }) => ({ driver: input.driver, connect: undefined, pending: [], awaiting: undefined, closeReason: undefined }),
   initial: 'awaitingConnect',
   states: {
     awaitingConnect: {
@@ -162,8 +175,29 @@ export const connectionMachine = setup({
       // connection nothing but the timer.
       entry: ['openSession', 'startKeepAlive', 'dispatchPending'],
       exit: 'stopKeepAlive',
+      initial: 'serving',
+      states: {
+        serving: {
+          on: {
+            'packets.received': { actions: 'dispatchPackets' },
+            'packets.held': { target: 'awaitingPermission', actions: 'holdBehindPermission' }
+          }
+        },
+        awaitingPermission: {
+          entry: 'pauseReading',
+          exit: 'resumeReading',
+          invoke: {
+            src: 'awaitPermission',
+            input: ({ context }) => context.awaiting,
+            onDone: { target: 'serving', actions: 'dispatchPending' },
+            onError: closeTransition
+          },
+          on: {
+            'packets.received': { actions: 'holdArrivals' }
+          }
+        }
+      },
       on: {
-        'packets.received': { actions: 'dispatchPackets' },
         'keepalive.expired': closeTransition,
         'client.disconnected': closeTransition,
         'takeover.requested': closeTransition,
@@ -181,6 +215,12 @@ export type ConnectionActor = ActorRefFrom<typeof connectionMachine>
 
 function closeReasonOf (event: ConnectionEvent): CloseReason {
   return 'reason' in event ? event.reason : closeReason('socket-closed', `closed on ${event.type}`)
+}
+
+/** Tells the machine how dispatching ended: held behind a permission, or closing. */
+function report (outcome: CloseReason | HeldPackets | undefined, self: { send: (event: ConnectionEvent) => void }): void {
+  if (outcome === undefined) return
+  self.send('held' in outcome ? { type: 'packets.held', held: outcome.held, until: outcome.until } : closeEventFor(outcome))
 }
 
 function closeEventFor (reason: CloseReason): CloseEvent {

@@ -5,7 +5,9 @@ import type { Delivery } from '../session/delivery.js'
 import type { SessionTenant } from '../session/session-registry.js'
 import type { Session } from '../session/session.js'
 import type { AuthenticationVerdict } from './authenticator.js'
-import { enforcedAuthorizer, type Authorizer } from './authorizer.js'
+import { enforcedAuthorizer, type Authorizer, type Permission } from './authorizer.js'
+import { AwaitingPermission, type HeldPackets } from './awaiting-permission.js'
+import { PermissionMemo } from './permission-memo.js'
 import type { BrokerServices } from './broker-services.js'
 import type { ClientStream, TransportContext } from './client-stream.js'
 import { closeReason, type CloseReason } from './close-reason.js'
@@ -14,7 +16,10 @@ import type { ConnectionLink } from './connection-link.js'
 import { connectionMachine, type ConnectionActor } from './connection.machine.js'
 import { dispatchPacket } from './dispatch-packet.js'
 import { connackFor } from './handlers/connack.js'
-import { inspectConnect, type AcceptedConnect, type RefusedConnect } from './handlers/connect.js'
+import { inspectConnect, refuseAdmission, type AcceptedConnect, type RefusedConnect } from './handlers/connect.js'
+import type { AdmissionRefusal } from './limits/admission-refusal.js'
+import { InboundThrottle } from './limits/inbound-throttle.js'
+import { ReadGate } from './read-gate.js'
 import type { KeepAliveSubject } from './keep-alive.js'
 import { Outbox } from './outbox.js'
 import { PacketReader } from './packet-reader.js'
@@ -34,6 +39,16 @@ const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01])
 
 /** How long a closing socket may take to flush and be closed by the client before it is destroyed. */
 const CLOSE_GRACE_MS = 1000
+
+/** How long a socket refused at accept waits for the CONNECT it answers (less if connect-timeout is shorter). */
+const REFUSAL_GRACE_MS = 2000
+
+/**
+ * Unsent bytes above which a client counts as backed up while memory is above the watermark:
+ * far below the usual outbox high-water mark, so QoS 0 to a client that lags even a little is
+ * shed. Above the socket's own high-water mark (16 KiB), so that a 'drain' still follows.
+ */
+const OVERLOADED_HIGH_WATER_MARK = 64 * 1024
 
 /**
  * One client connection: the imperative shell around a connection machine. It turns socket
@@ -57,16 +72,30 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   /** What the authentication method said last on success, for CONNACK. */
   private authenticationData: Buffer | undefined
   private finished = false
+  /** Pauses the socket while something (the inbound rate limit, a pending permission) holds it. */
+  private readonly gate: ReadGate
+  /** Holds inbound packets beyond max-message-rate / max-bandwidth; undefined when both are off. */
+  private readonly throttle: InboundThrottle | undefined
   /** The authorizer that checks what this client may read, or undefined when it may read everything. */
   private readChecks: Authorizer | undefined
+  /** Permissions decided while the packet being handled was held; cleared once it is handled. */
+  private readonly decided = new PermissionMemo()
+  /** Whether the will may be published, when an auth provider decided it during authentication. */
+  private willPermitted: boolean | undefined
 
   constructor (
     private readonly socket: ClientStream,
     readonly broker: BrokerServices,
     private readonly onFinished: (connection: Connection) => void,
-    private readonly transport: TransportContext = {}
+    private readonly transport: TransportContext = {},
+    /** Set when the broker refused this client at accept (a connection limit): CONNECT only gets CONNACK with it. */
+    private readonly refusal?: AdmissionRefusal
   ) {
     this.reader = new PacketReader(broker.settings.maxPacketSize)
+    this.gate = new ReadGate(socket)
+    this.throttle = InboundThrottle.for(broker.settings, this.gate, packets => this.passThrottled(packets), limit => {
+      this.broker.limitReached(limit, { clientId: this.clientId || undefined, address: this.remoteAddress })
+    })
     this.outbox = new Outbox(socket, broker.settings.outboxHighWaterMark, () => this.sessionRef?.drain())
     // One id for every connection: the supervisor then sees one event type for all their
     // endings (`xstate.done.actor.connection`) instead of a new one per connection, which
@@ -83,10 +112,21 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.actor.start()
   }
 
-  /** `host:port` of the client; looked up on first use (it costs a system call). */
+  /**
+   * `host:port` of the client: the one the listener established (behind a load balancer, from
+   * its PROXY protocol header), else the socket's, looked up on first use (a system call).
+   */
   get remoteAddress (): string {
-    this.address ??= `${this.socket.remoteAddress ?? 'unknown'}:${this.socket.remotePort ?? 0}`
+    if (this.address === undefined) {
+      const { remoteAddress, remotePort } = this.transport.remoteAddress === undefined ? this.socket : this.transport
+      this.address = `${remoteAddress ?? 'unknown'}:${remotePort ?? 0}`
+    }
     return this.address
+  }
+
+  /** The client's host, without the port: what per-address limits count by. */
+  get clientHost (): string {
+    return this.transport.remoteAddress ?? this.socket.remoteAddress ?? 'unknown'
   }
 
   get clientId (): string {
@@ -128,7 +168,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.connectTimer = setTimeout(() => this.actor.send({
       type: 'connect.timeout',
       reason: closeReason('connect-timeout', 'no CONNECT within the connect timeout')
-    }), this.broker.settings.connectTimeoutMs)
+    }), this.refusal === undefined ? this.broker.settings.connectTimeoutMs : Math.min(this.broker.settings.connectTimeoutMs, REFUSAL_GRACE_MS))
     this.connectTimer.unref()
   }
 
@@ -141,21 +181,41 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     if (packet.cmd !== 'connect') throw new Error('inspectConnect needs a CONNECT packet')
     this.broker.counters.packetsReceived.connect = (this.broker.counters.packetsReceived.connect ?? 0) + 1
     const verdict = inspectConnect(packet, this.broker.settings, () => this.broker.assignClientId())
+    // Refused at accept (and counted there): whatever the CONNECT says, it gets the limit's CONNACK.
+    if (this.refusal !== undefined && verdict.protocol !== undefined) return refuseAdmission(verdict.protocol, this.refusal, packet.clientId)
+    // The start of the client id only: a refused one may be 64 KiB long.
+    if (!verdict.accepted && verdict.limit !== undefined) this.broker.limitReached(verdict.limit, { clientId: packet.clientId?.slice(0, 128), address: this.remoteAddress, detail: verdict.close.detail })
     // A verified identity from the listener is who the client is, whatever its CONNECT says.
     return verdict.accepted && this.transport.identity !== undefined ? { ...verdict, username: this.transport.identity } : verdict
   }
 
   needsAuthentication (verdict: AcceptedConnect): boolean {
-    return this.broker.authenticator.allowsEveryone !== true || verdict.authenticationMethod !== undefined
+    return this.broker.authenticator.allowsEveryone !== true || verdict.authenticationMethod !== undefined ||
+      // A provider that decides later is asked about the will here, where waiting is possible.
+      (verdict.will !== undefined && this.broker.authorizer?.mayAnswerLater === true)
   }
 
   async authenticate (verdict: AcceptedConnect): Promise<AuthenticationVerdict> {
+    const { failedLogins, counters } = this.broker
+    if (failedLogins.isBanned(this.clientHost)) {
+      counters.authFailures++
+      return { allowed: false, reasonCode: ReasonCode.Banned }
+    }
+    const outcome = await this.checkCredentials(verdict)
+    if (!outcome.allowed) {
+      this.loginFailed(verdict, outcome)
+      return outcome
+    }
+    failedLogins.recordSuccess(this.clientHost)
+    const will = verdict.will?.message
+    if (will !== undefined) this.willPermitted = await mayPublish(this.broker, verdict, will.topic, will.qos, will.retain)
+    return outcome
+  }
+
+  private async checkCredentials (verdict: AcceptedConnect): Promise<AuthenticationVerdict & { readonly detail?: string }> {
     if (verdict.authenticationMethod !== undefined) {
       const outcome = await this.converse(verdict.authenticationMethod, verdict.clientId, verdict.authenticationData, verdict.protocol)
-      if (outcome.kind === 'failure') {
-        this.broker.log.warn({ clientId: verdict.clientId, address: this.remoteAddress, method: verdict.authenticationMethod, detail: outcome.detail }, 'enhanced authentication failed')
-        return { allowed: false, reasonCode: outcome.reasonCode }
-      }
+      if (outcome.kind === 'failure') return { allowed: false, reasonCode: outcome.reasonCode, detail: outcome.detail }
       this.authenticationData = outcome.data
       return { allowed: true }
     }
@@ -166,6 +226,19 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
       remoteAddress: this.remoteAddress,
       protocol: verdict.protocol
     })
+  }
+
+  /**
+   * Logs a refused login with the client's address (never its password), and counts it
+   * against the address unless the broker itself failed (an auth service down is not a guess).
+   */
+  private loginFailed (verdict: AcceptedConnect, outcome: { readonly reasonCode: number, readonly detail?: string }): void {
+    const { failedLogins, counters, log } = this.broker
+    counters.authFailures++
+    const brokerSide = outcome.reasonCode === ReasonCode.ServerUnavailable || outcome.reasonCode === ReasonCode.ServerBusy
+    log.warn({ clientId: verdict.clientId, username: verdict.username, address: this.remoteAddress, method: verdict.authenticationMethod, reasonCode: outcome.reasonCode, detail: outcome.detail }, 'login failed')
+    if (brokerSide || failedLogins.recordFailure(this.clientHost) !== 'banned') return
+    log.warn({ address: this.clientHost, ...failedLogins.policy }, 'address banned after repeated failed logins: its logins are refused unchecked until the ban ends')
   }
 
   refuse (verdict: { protocol: ProtocolCapabilities | undefined, connackReason: number | undefined }): void {
@@ -192,12 +265,22 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     session.resume()
   }
 
-  dispatch (packets: readonly Packet[]): CloseReason | undefined {
-    for (const packet of packets) {
-      const reason = dispatchPacket(this, packet)
-      if (reason !== undefined) return reason
+  dispatch (packets: readonly Packet[]): CloseReason | HeldPackets | undefined {
+    for (let index = 0; index < packets.length; index++) {
+      const outcome = dispatchPacket(this, packets[index]!)
+      if (outcome instanceof AwaitingPermission) return { held: packets.slice(index), until: outcome.decided }
+      this.decided.clear()
+      if (outcome !== undefined) return outcome
     }
     return undefined
+  }
+
+  pauseReading (): void {
+    this.gate.hold('permission')
+  }
+
+  resumeReading (): void {
+    this.gate.release('permission')
   }
 
   startKeepAlive (): void {
@@ -212,6 +295,13 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   }
 
   keepAliveExpired (): void {
+    if (this.gate.paused) {
+      // The broker itself is not reading this client (rate limit, a permission being decided),
+      // so its silence says nothing: watch again from now.
+      this.lastActivityAt = performance.now()
+      this.broker.keepAlive.watch(this)
+      return
+    }
     this.actor.send({
       type: 'keepalive.expired',
       reason: closeReason('keepalive-timeout', 'no packet within 1.5 times the keep-alive period [MQTT-3.1.2-24]')
@@ -220,6 +310,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
 
   finish (reason: CloseReason): void {
     this.finished = true
+    this.throttle?.stop()
     const log = this.broker.log
     const session = this.sessionRef
     const will = reason.publishWill ? this.accepted?.will : undefined
@@ -236,7 +327,8 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     // side is cut off after a grace period.
     this.socket.end()
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref()
-    const level = reason.kind === 'client-disconnect' || reason.kind === 'server-shutdown' ? 'info' : 'warn'
+    // Refusals at accept were logged there, a few lines at most: one line per socket would let a flood of them flood the log.
+    const level = reason.kind === 'client-disconnect' || reason.kind === 'server-shutdown' ? 'info' : this.refusal !== undefined ? 'debug' : 'warn'
     if (log.isLevelEnabled(level)) log[level]({ clientId: this.clientId || undefined, address: this.remoteAddress, reason: reason.kind, detail: reason.detail }, 'client disconnected')
     this.onFinished(this)
   }
@@ -287,7 +379,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   // --- ConnectionLink and SessionTenant: what handlers and the session use ---
 
   get backedUp (): boolean {
-    return this.outbox.backedUp
+    return this.outbox.backedUp || (this.broker.overloaded && this.outbox.pendingBytes > OVERLOADED_HIGH_WATER_MARK)
   }
 
   send (packet: Packet): void {
@@ -308,6 +400,10 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
         this.end({ type: 'store.failed', reason: closeReason('store-failed', `the store could not write what ${ack.cmd.toUpperCase()} ${ack.messageId ?? 0} confirms: ${error.message}`) })
       }
     })
+  }
+
+  permission (key: string, ask: () => Permission): Permission {
+    return this.decided.permission(key, ask)
   }
 
   sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
@@ -359,14 +455,24 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.lastActivityAt = performance.now()
     this.broker.counters.bytesReceived += chunk.length
     const { packets, failure } = this.reader.read(chunk)
-    if (packets.length > 0) this.actor.send({ type: 'packets.received', packets })
+    if (this.throttle !== undefined && failure === undefined) this.throttle.admit(packets)
+    // Packets behind held ones would overtake them; the connection is closing, and none of them was acknowledged.
+    else if (packets.length > 0 && this.throttle?.holding !== true) this.actor.send({ type: 'packets.received', packets })
     if (failure !== undefined && !this.finished) {
+      if (failure.kind === 'packet-too-large') this.broker.limitReached('max-packet-size', { clientId: this.clientId || undefined, address: this.remoteAddress, detail: failure.detail })
       if (this.reader.unsupportedProtocolVersion && this.accepted === undefined) {
         this.broker.counters.connectionsRefused++
         this.outbox.write(CONNACK_UNACCEPTABLE_PROTOCOL)
       }
       this.end({ type: 'protocol.violated', reason: failure })
     }
+  }
+
+  /** Packets the inbound throttle lets through, later than their chunk came. */
+  private passThrottled (packets: Packet[]): void {
+    if (this.finished) return
+    this.lastActivityAt = performance.now()
+    this.actor.send({ type: 'packets.received', packets })
   }
 
   private end (event: { type: 'socket.closed' | 'protocol.violated' | 'broker.shutdown' | 'takeover.requested' | 'admin.disconnect' | 'store.failed', reason: CloseReason }): void {
@@ -394,7 +500,9 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
    */
   private withPermittedWill (connect: AcceptedConnect): AcceptedConnect {
     const will = connect.will?.message
-    if (will === undefined || mayPublish(this.broker, connect, will.topic, will.qos, will.retain)) return connect
+    // Decided already when an auth provider was asked during authentication; a provider that
+    // would only answer now (it cannot: needsAuthentication) counts as a no.
+    if (will === undefined || (this.willPermitted ?? mayPublish(this.broker, connect, will.topic, will.qos, will.retain)) === true) return connect
     this.broker.log.info({ clientId: connect.clientId, username: connect.username, topic: will.topic }, 'will discarded: the client may not publish on its topic')
     return { ...connect, will: undefined }
   }

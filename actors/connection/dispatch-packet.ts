@@ -1,4 +1,5 @@
 import type { Packet } from 'mqtt-packet'
+import type { AwaitingPermission } from './awaiting-permission.js'
 import type { CloseReason } from './close-reason.js'
 import type { ConnectionLink } from './connection-link.js'
 import { handleAuth } from './handlers/auth.js'
@@ -17,7 +18,7 @@ import { handleUnsubscribe } from './handlers/unsubscribe.js'
  * Runs the handler for one packet of a connected client. A plain switch: this is the data
  * path, one call per packet, and the machine only sees one event per socket chunk.
  */
-export function dispatchPacket (link: ConnectionLink, packet: Packet): CloseReason | undefined {
+export function dispatchPacket (link: ConnectionLink, packet: Packet): CloseReason | AwaitingPermission | undefined {
   link.broker.counters.packetsReceived[packet.cmd] = (link.broker.counters.packetsReceived[packet.cmd] ?? 0) + 1
   switch (packet.cmd) {
     case 'publish': return handlePublish(link, packet)

@@ -24,7 +24,12 @@ export class Outbox {
   }
 
   get backedUp (): boolean {
-    return this.bytes + this.socket.writableLength > this.highWaterMark
+    return this.pendingBytes > this.highWaterMark
+  }
+
+  /** Bytes written and not yet handed to the network: the outbox's and the socket's. */
+  get pendingBytes (): number {
+    return this.bytes + this.socket.writableLength
   }
 
   write (bytes: Buffer): void {

@@ -32,7 +32,7 @@ export type TopicProblem =
 /** Returns why `topic` is not a valid topic name, or undefined when it is. */
 export function topicNameProblem (topic: string, limits: TopicLimits = PROTOCOL_TOPIC_LIMITS): TopicProblem | undefined {
   if (topic.length === 0) return 'empty'
-  if (topic.length > limits.maxLength) return 'too-long'
+  if (longerThan(topic, limits.maxLength)) return 'too-long'
   // One scan: wildcard and NUL code units are all ASCII, so a UTF-16 scan finds them safely.
   let levels = 1
   for (let i = 0; i < topic.length; i++) {
@@ -68,7 +68,7 @@ export function topicFilterProblem (filter: string, limits: TopicLimits = PROTOC
     return topicFilterProblem(shared.filter, limits)
   }
   if (filter.length === 0) return 'empty'
-  if (filter.length > limits.maxLength) return 'too-long'
+  if (longerThan(filter, limits.maxLength)) return 'too-long'
   if (filter.includes('\u0000')) return 'null-character'
   const levels = filter.split('/')
   if (levels.length > limits.maxLevels) return 'too-many-levels'
@@ -78,6 +78,15 @@ export function topicFilterProblem (filter: string, limits: TopicLimits = PROTOC
     if (level.includes('+') && level !== '+') return 'misplaced-single-level-wildcard'
   }
   return undefined
+}
+
+/**
+ * Whether `text` takes more than `maxBytes` bytes of UTF-8. A UTF-16 code unit takes 1 to 3
+ * bytes, so most topics are decided from their length without encoding them.
+ */
+function longerThan (text: string, maxBytes: number): boolean {
+  if (text.length > maxBytes) return true
+  return text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes
 }
 
 export function hasWildcard (filter: string): boolean {

@@ -21,7 +21,7 @@ export interface SessionOwner {
   sendPubrel (packetId: number): void
 }
 
-export type DropReason = 'queue-full' | 'backpressure' | 'offline' | 'expired' | 'too-large' | 'not-authorized'
+export type DropReason = 'queue-full' | 'queue-bytes-full' | 'backpressure' | 'offline' | 'expired' | 'too-large' | 'not-authorized'
 
 /** Where a session reports what it could not deliver, so it is counted and logged. */
 export interface SessionObserver {
@@ -33,6 +33,8 @@ export interface SessionLimits {
   readonly maxInflight: number
   /** Messages waiting while the client is offline or its inflight window is full. */
   readonly maxQueued: number
+  /** Payload bytes of those messages; 0 or absent for no bound (max-queued-bytes). */
+  readonly maxQueuedBytes?: number
 }
 
 /**
@@ -74,7 +76,7 @@ export class Session {
     private readonly journalRef?: SessionJournal
   ) {
     this.inflight = new Inflight(limits.maxInflight)
-    this.queue = new BoundedQueue(limits.maxQueued)
+    this.queue = new BoundedQueue<Delivery>(limits.maxQueued, limits.maxQueuedBytes ?? 0, delivery => delivery.message.payload.length)
   }
 
   /** The session outlives its connection. */
@@ -198,7 +200,7 @@ export class Session {
         this.sendInflight(owner, delivery)
       }
     }
-    if (this.overflowing && this.queue.length < this.queue.capacity) this.overflowing = false
+    if (this.overflowing && !this.queue.isFull && (this.queue.maxWeight === 0 || this.queue.weight < this.queue.maxWeight)) this.overflowing = false
   }
 
   /**
@@ -308,7 +310,7 @@ export class Session {
       this.keep(delivery)
       if (delivery.message.properties?.messageExpiryInterval !== undefined) this.holdsExpiring = true
     } else {
-      this.observer.dropped(this, delivery, 'queue-full')
+      this.observer.dropped(this, delivery, this.queue.isFull ? 'queue-full' : 'queue-bytes-full')
     }
   }
 

@@ -1,6 +1,6 @@
-import { parse as parseYaml } from 'yaml'
 import { LISTENER_TYPES, type ListenerType } from '../listeners/listener.js'
 import { ConfigError } from './config-error.js'
+import { yamlValue } from './yaml-value.js'
 
 export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const
 export type TlsVersion = typeof TLS_VERSIONS[number]
@@ -23,9 +23,11 @@ export interface ListenerEntry {
   readonly requireCertificate?: boolean
   readonly useIdentityAsUsername?: boolean
   readonly identityField?: IdentityField
+  /** tcp only: the listener is behind a load balancer that sends the PROXY protocol (v1 or v2). */
+  readonly proxyProtocol?: boolean
 }
 
-const ENTRY_KEYS = ['type', 'port', 'host', 'path', 'cert', 'key', 'ca', 'minVersion', 'ciphers', 'requireCertificate', 'useIdentityAsUsername', 'identityField'] as const
+const ENTRY_KEYS = ['type', 'port', 'host', 'path', 'cert', 'key', 'ca', 'minVersion', 'ciphers', 'requireCertificate', 'useIdentityAsUsername', 'identityField', 'proxyProtocol'] as const
 const TLS_ONLY_KEYS = ['cert', 'key', 'ca', 'minVersion', 'ciphers', 'requireCertificate', 'useIdentityAsUsername', 'identityField'] as const
 
 /**
@@ -33,14 +35,7 @@ const TLS_ONLY_KEYS = ['cert', 'key', 'ca', 'minVersion', 'ciphers', 'requireCer
  * in YAML flow style in a flag or variable (`[{type: ws, port: 8080}]`).
  */
 export function parseListeners (raw: unknown, source: string): readonly ListenerEntry[] {
-  let list = raw
-  if (typeof raw === 'string') {
-    try {
-      list = parseYaml(raw)
-    } catch (error) {
-      throw new ConfigError('listeners', raw, `not valid YAML: ${(error as Error).message.split('\n')[0]!}`, source)
-    }
-  }
+  const list = yamlValue('listeners', raw, source)
   if (list === null || list === undefined) return []
   if (!Array.isArray(list)) throw new ConfigError('listeners', raw, 'expected a list of listeners, such as [{type: tls, port: 8883}]', source)
   return list.map((entry: unknown, index) => parseEntry(entry, `listeners[${index}]`, source))
@@ -60,6 +55,8 @@ function parseEntry (raw: unknown, name: string, source: string): ListenerEntry 
     const tlsKey = TLS_ONLY_KEYS.find(key => entry[key] !== undefined)
     if (tlsKey !== undefined) throw new ConfigError(field(tlsKey), entry[tlsKey], `only a tls or wss listener takes ${tlsKey}; this one is ${type}`, source)
   }
+  // A header read before the TLS handshake or the HTTP upgrade is not implemented: refused rather than ignored.
+  if (entry.proxyProtocol !== undefined && type !== 'tcp') throw new ConfigError(field('proxyProtocol'), entry.proxyProtocol, `only a tcp listener takes the PROXY protocol; this one is ${type}`, source)
   if (entry.path !== undefined && type !== 'ws' && type !== 'wss') throw new ConfigError(field('path'), entry.path, `only a ws or wss listener has a path; this one is ${type}`, source)
   const port = entry.port
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(field('port'), port, 'expected a whole number from 0 to 65535', source)
@@ -75,7 +72,8 @@ function parseEntry (raw: unknown, name: string, source: string): ListenerEntry 
     ciphers: optional(entry.ciphers, value => nonEmptyString(field('ciphers'), value, 'expected an OpenSSL cipher list, such as ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384', source)),
     requireCertificate: optional(entry.requireCertificate, value => boolean(field('requireCertificate'), value, source)),
     useIdentityAsUsername: optional(entry.useIdentityAsUsername, value => boolean(field('useIdentityAsUsername'), value, source)),
-    identityField: optional(entry.identityField, value => oneOf(field('identityField'), value, IDENTITY_FIELDS, source))
+    identityField: optional(entry.identityField, value => oneOf(field('identityField'), value, IDENTITY_FIELDS, source)),
+    proxyProtocol: optional(entry.proxyProtocol, value => boolean(field('proxyProtocol'), value, source))
   }
 }
 

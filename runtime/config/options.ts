@@ -1,7 +1,10 @@
 import { ConfigError } from './config-error.js'
 import type { AclRule } from '../authorization/acl-rule.js'
 import { parseAclOption } from './acl-option.js'
+import { parseAuthProviders, type AuthProviderEntry } from './auth-providers-option.js'
 import { DEFAULT_WEBSOCKET_PATH, parseListeners, parseWebSocketPath, type ListenerEntry } from './listener-config.js'
+import { parseMemoryWatermark, type MemoryWatermarkSetting } from './memory-watermark-option.js'
+import { SUBSCRIBE_DENIED_REASONS, type SubscribeDeniedReason } from './subscribe-denied-reason.js'
 
 /**
  * Every broker option, once: its name in the config file and on the command line, its
@@ -87,6 +90,7 @@ export type Durability = typeof DURABILITY_MODES[number]
 export const OPTIONS = {
   host: option('host', '0.0.0.0', 'ADDRESS', 'Address the listeners bind to (a listeners entry may give its own)', host('host')),
   port: option('port', 1883, 'PORT', 'MQTT TCP port (0 picks a free one)', integer('port', 0, 65535)),
+  proxyProtocol: option('proxy-protocol', false, 'BOOL', 'The --port listener is behind a load balancer that sends the PROXY protocol (v1 or v2): take each client\'s address from its header, and refuse connections without one (true or false)', yesOrNo('proxy-protocol')),
   tlsPort: option<number | undefined>('tls-port', undefined, 'PORT', 'MQTT over TLS port, usually 8883 (needs --tls-cert and --tls-key; 0 picks a free one)', optionalInteger('tls-port', 0, 65535)),
   tlsCert: option<string | undefined>('tls-cert', undefined, 'FILE', 'Server certificate (PEM, with any intermediates after it) of the TLS and secure WebSocket listeners', path('tls-cert', 'file')),
   tlsKey: option<string | undefined>('tls-key', undefined, 'FILE', 'Private key (PEM) of --tls-cert', path('tls-key', 'file')),
@@ -94,7 +98,7 @@ export const OPTIONS = {
   wsPort: option<number | undefined>('ws-port', undefined, 'PORT', 'MQTT over WebSocket port (0 picks a free one)', optionalInteger('ws-port', 0, 65535)),
   wsPath: option('ws-path', DEFAULT_WEBSOCKET_PATH, 'PATH', 'URL path of the WebSocket listeners; other paths are answered 404', (raw, source) => parseWebSocketPath('ws-path', raw, source)),
   wssPort: option<number | undefined>('wss-port', undefined, 'PORT', 'MQTT over secure WebSocket port, with --tls-cert and --tls-key (0 picks a free one)', optionalInteger('wss-port', 0, 65535)),
-  listeners: option<readonly ListenerEntry[]>('listeners', [], 'YAML', 'More listeners, as a YAML list (flow style on the command line) of {type: tcp|tls|ws|wss, port, host, path, cert, key, ca, minVersion: TLSv1.2|TLSv1.3, ciphers, requireCertificate, useIdentityAsUsername, identityField: cn|dns|email|uri}; unset fields come from the options above', parseListeners),
+  listeners: option<readonly ListenerEntry[]>('listeners', [], 'YAML', 'More listeners, as a YAML list (flow style on the command line) of {type: tcp|tls|ws|wss, port, host, path, cert, key, ca, minVersion: TLSv1.2|TLSv1.3, ciphers, requireCertificate, useIdentityAsUsername, identityField: cn|dns|email|uri, proxyProtocol (tcp only)}; unset fields come from the options above, except proxyProtocol (false unless set)', parseListeners),
   maxKeepalive: option('max-keepalive', 65535, 'SECONDS', 'Longest keep-alive a client gets; a client asking for more, or for 0, gets this', integer('max-keepalive', 1, 65535)),
   maxPacketSize: option('max-packet-size', 268435455, 'BYTES', 'Largest packet accepted; larger ones close the connection', integer('max-packet-size', 16, 268435455)),
   maxInflight: option('max-inflight', 100, 'COUNT', 'QoS 1/2 messages per session sent and not yet acknowledged; also the Receive Maximum announced to MQTT 5 clients', integer('max-inflight', 1, 65535)),
@@ -102,6 +106,17 @@ export const OPTIONS = {
   maxSessionExpiry: option('max-session-expiry', 4294967295, 'SECONDS', 'Longest a session outlives its connection; 4294967295 means never expire', integer('max-session-expiry', 0, 4294967295)),
   maxTopicAlias: option('max-topic-alias', 100, 'COUNT', 'Topic aliases an MQTT 5 client may set up in each direction', integer('max-topic-alias', 0, 65535)),
   connectTimeout: option('connect-timeout', 10, 'SECONDS', 'How long a new connection may take to send CONNECT', integer('connect-timeout', 1, 3600)),
+  maxConnections: option('max-connections', 0, 'COUNT', 'Client connections the broker holds at once; more are refused with CONNACK 0x89 Server busy (MQTT 3: return code 3); 0: no limit', integer('max-connections', 0, 10_000_000)),
+  maxConnectionsPerAddress: option('max-connections-per-address', 0, 'COUNT', 'Connections one client IP address may hold at once; more are refused with CONNACK 0x97 Quota exceeded (MQTT 3: 3); 0: no limit. Behind a load balancer, turn on proxy-protocol, or every client shares its address', integer('max-connections-per-address', 0, 10_000_000)),
+  maxConnectionRate: option('max-connection-rate', 0, 'PER_SECOND', 'New connections a second one client IP address may open, in bursts of as many; more are refused with CONNACK 0x9F Connection rate exceeded (MQTT 3: 3); 0: no limit', integer('max-connection-rate', 0, 1_000_000)),
+  maxClientIdLength: option('max-client-id-length', 65535, 'BYTES', 'Longest client id (UTF-8 bytes); a longer one is refused with CONNACK 0x85 Client Identifier not valid (MQTT 3: 2 Identifier rejected); at least 23, as the protocol requires', integer('max-client-id-length', 23, 65535)),
+  maxTopicLength: option('max-topic-length', 65535, 'BYTES', 'Longest topic name or filter (UTF-8 bytes); a longer PUBLISH topic is refused (MQTT 5: PUBACK/PUBREC 0x90, or DISCONNECT 0x90 for QoS 0; MQTT 3: the connection closes), a longer filter gets SUBACK 0x8F (MQTT 3: 0x80), a longer will topic CONNACK 0x90', integer('max-topic-length', 1, 65535)),
+  maxTopicLevels: option('max-topic-levels', 128, 'COUNT', 'Most levels (parts between /) of a topic name or filter, refused past it like a topic over max-topic-length', integer('max-topic-levels', 1, 65535)),
+  maxSubscriptions: option('max-subscriptions', 0, 'COUNT', 'Subscriptions one session may hold; a SUBSCRIBE filter beyond it gets SUBACK 0x97 Quota exceeded (MQTT 3: 0x80), replacing one it holds is always allowed; 0: no limit', integer('max-subscriptions', 0, 10_000_000)),
+  maxQueuedBytes: option('max-queued-bytes', 0, 'BYTES', 'Payload bytes queued per session, beside max-queued; messages that do not fit are dropped, counted and logged; 0: no limit', integer('max-queued-bytes', 0, Number.MAX_SAFE_INTEGER)),
+  maxMessageRate: option('max-message-rate', 0, 'PER_SECOND', 'PUBLISH packets a second one client may send, in bursts of as many; a faster client is slowed down (its socket is read no faster), not disconnected, and loses nothing; 0: no limit', integer('max-message-rate', 0, 10_000_000)),
+  maxBandwidth: option('max-bandwidth', 0, 'BYTES_PER_SECOND', 'Bytes a second one client may send, enforced like max-message-rate; 0: no limit', integer('max-bandwidth', 0, Number.MAX_SAFE_INTEGER)),
+  memoryWatermark: option<MemoryWatermarkSetting>('memory-watermark', '80%', 'BYTES|PERCENT', 'Resident memory above which the broker is overloaded (so is a JavaScript heap above 90% of its limit): new connections are refused with CONNACK 0x89 Server busy (MQTT 3: 3) and QoS 0 to clients that fell behind is dropped, until memory falls below 90% of it. Bytes, or a percentage of the memory available to the process (its cgroup limit, else the machine\'s); 0: off', parseMemoryWatermark),
   storage: option<StorageKind>('storage', 'memory', 'KIND', 'Where sessions, queued and retained messages live: memory (gone at exit) or level (LevelDB in --data-dir, survives restarts and crashes)', oneOf('storage', STORAGE_KINDS)),
   dataDir: option('data-dir', 'data', 'DIR', 'Directory of the LevelDB database when --storage is level (created if missing)', path('data-dir', 'directory')),
   durability: option<Durability>('durability', 'fsync', 'MODE', 'With --storage level: fsync (each batch reaches the disk before it is acknowledged; survives power loss) or os (left to the OS: survives a broker crash, not a power loss; faster)', oneOf('durability', DURABILITY_MODES)),
@@ -109,7 +124,11 @@ export const OPTIONS = {
   allowAnonymous: option<boolean | undefined>('allow-anonymous', undefined, 'BOOL', 'Let clients in without a user name (true or false); by default true, or false when password-file is set', yesOrNo('allow-anonymous')),
   aclFile: option<string | undefined>('acl-file', undefined, 'FILE', 'Mosquitto acl_file: what each client may publish and receive; anything it does not grant is refused', path('acl-file', 'file')),
   acl: option<readonly AclRule[] | undefined>('acl', undefined, 'YAML', 'The same rules as a YAML list (flow style on the command line) of {user?, pattern?: true, access: read|write|readwrite|deny, topic}', parseAclOption),
+  subscribeDeniedReason: option<SubscribeDeniedReason>('subscribe-denied-reason', 'not-authorized', 'REASON', 'SUBACK code an MQTT 5 client gets for a filter the access rules refuse: not-authorized (0x87) or unspecified (0x80); MQTT 3 clients always get 0x80', oneOf('subscribe-denied-reason', SUBSCRIBE_DENIED_REASONS)),
   scramUsers: option<string | undefined>('scram-users', undefined, 'FILE', 'SCRAM-SHA-256 credentials file (see troupe scram-user); when set, MQTT 5 clients can log in with SCRAM-SHA-256', path('scram-users', 'file')),
+  authProviders: option<readonly AuthProviderEntry[]>('auth-providers', [], 'YAML', 'Auth providers asked in order before the password file and ACL (the first that allows or denies decides), as a YAML list (flow style on the command line) of {type: module, path} (a JS/TS module exporting authenticate, authorizePublish, authorizeSubscribe) or {type: http, url, headers}, each with timeout (ms, default 5000) and cacheSeconds (module 0, http 60)', parseAuthProviders),
+  failedLoginLimit: option('failed-login-limit', 10, 'COUNT', 'Failed logins from one address within a minute before its logins are refused unchecked for failed-login-ban seconds (0: no limit)', integer('failed-login-limit', 0, 1_000_000)),
+  failedLoginBan: option('failed-login-ban', 60, 'SECONDS', 'How long an address that reached failed-login-limit is refused (CONNACK 0x8A Banned; MQTT 3 return code 5)', integer('failed-login-ban', 1, 86_400)),
   logLevel: option<LogLevel>('log-level', 'info', 'LEVEL', `Least severe log level written: ${LOG_LEVELS.join(', ')}`, oneOf('log-level', LOG_LEVELS))
 } as const
 

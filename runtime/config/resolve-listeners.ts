@@ -1,6 +1,7 @@
 import { ConfigError } from './config-error.js'
 import type { IdentityField, ListenerEntry, TlsVersion } from './listener-config.js'
 import type { BrokerConfig, OptionKey } from './options.js'
+import type { ProxyProtocolSettings } from '../listeners/proxy-protocol-gate.js'
 
 /** The files and choices of a TLS (or wss) listener; the files are read when the broker starts. */
 export interface TlsFiles {
@@ -24,7 +25,8 @@ interface ListenerBase {
 
 /** One listener the broker opens, with everything it needs resolved. */
 export type ListenerSpec = ListenerBase & (
-  | { readonly type: 'tcp' }
+  /** `proxyProtocol`: set when each connection starts with a PROXY protocol header, to be read first. */
+  | { readonly type: 'tcp', readonly proxyProtocol?: ProxyProtocolSettings }
   | { readonly type: 'tls', readonly tls: TlsFiles }
   /** `path`: the URL path clients connect to. */
   | { readonly type: 'ws', readonly path: string }
@@ -40,7 +42,7 @@ export type SourceOf = (key: OptionKey) => string
  * a listener that lacks what it needs (a TLS listener without a certificate, say).
  */
 export function resolveListeners (config: BrokerConfig, sourceOf: SourceOf = () => 'configuration'): ListenerSpec[] {
-  const specs: ListenerSpec[] = [{ label: 'tcp listener (--port)', type: 'tcp', host: config.host, port: config.port }]
+  const specs: ListenerSpec[] = [{ label: 'tcp listener (--port)', type: 'tcp', host: config.host, port: config.port, ...proxyProtocolOf(config.proxyProtocol, config) }]
   const flagTls = (key: 'tlsPort' | 'wssPort', port: number): TlsFiles => {
     const name = key === 'tlsPort' ? 'tls-port' : 'wss-port'
     if (config.tlsCert === undefined || config.tlsKey === undefined) {
@@ -66,7 +68,7 @@ export function resolveListeners (config: BrokerConfig, sourceOf: SourceOf = () 
 function fromEntry (entry: ListenerEntry, name: string, config: BrokerConfig, source: string): ListenerSpec {
   const base = { label: `${name} (${entry.type})`, host: entry.host ?? config.host, port: entry.port }
   const path = entry.path ?? config.wsPath
-  if (entry.type === 'tcp') return { ...base, type: 'tcp' }
+  if (entry.type === 'tcp') return { ...base, type: 'tcp', ...proxyProtocolOf(entry.proxyProtocol ?? false, config) }
   if (entry.type === 'ws') return { ...base, type: 'ws', path }
   const cert = entry.cert ?? config.tlsCert
   const key = entry.key ?? config.tlsKey
@@ -94,6 +96,14 @@ function fromEntry (entry: ListenerEntry, name: string, config: BrokerConfig, so
     identityField: entry.useIdentityAsUsername === true ? entry.identityField ?? 'cn' : undefined
   }
   return entry.type === 'tls' ? { ...base, type: 'tls', tls } : { ...base, type: 'wss', path, tls }
+}
+
+/**
+ * The PROXY protocol settings of a TCP listener that has it on (absent when off). The header
+ * has the connect timeout to arrive, as CONNECT has after it: a balancer sends it at once.
+ */
+function proxyProtocolOf (enabled: boolean, config: BrokerConfig): { proxyProtocol?: ProxyProtocolSettings } {
+  return enabled ? { proxyProtocol: { headerTimeoutMs: config.connectTimeout * 1000 } } : {}
 }
 
 /** Two listeners on one fixed port of one host would fail to bind: say which, before binding. */

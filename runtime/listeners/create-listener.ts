@@ -9,7 +9,7 @@ import { WebSocketListener } from './websocket-listener.js'
 export function createListener (spec: ListenerSpec, events: ListenerEvents): Listener {
   switch (spec.type) {
     case 'tcp':
-      return new TcpListener(spec.host, spec.port, events)
+      return new TcpListener(spec.host, spec.port, events, spec.proxyProtocol)
     case 'tls':
       return new TlsListener(spec.host, spec.port, loadTlsSettings(spec.tls, spec.label), events)
     case 'ws':

@@ -30,8 +30,9 @@ export class RawClient {
     open.add(this)
   }
 
-  static async connect (port: number, protocolVersion = 4): Promise<RawClient> {
-    const socket = connect({ host: '127.0.0.1', port })
+  /** `localAddress`: connect from another loopback address (127.0.0.2, ...), as another client host would. */
+  static async connect (port: number, protocolVersion = 4, localAddress?: string): Promise<RawClient> {
+    const socket = connect({ host: '127.0.0.1', port, ...(localAddress === undefined ? {} : { localAddress }) })
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve)
       socket.once('error', reject)

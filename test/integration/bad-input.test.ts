@@ -150,13 +150,13 @@ for (const level of [4, 5] as const) {
   })
 }
 
-test('a topic and filters 1,000 levels deep are routed like any other', async context => {
+test('a topic and filters 128 levels deep (max-topic-levels, its default) are routed like any other', async context => {
   const broker = context.broker = await startBroker()
-  const levels = Array.from({ length: 1000 }, (_, index) => `l${index}`)
+  const levels = Array.from({ length: 128 }, (_, index) => `l${index}`)
   const topic = levels.join('/')
   const subscriber = await connectClient(broker.url)
   const received = collect(subscriber)
-  await subscriber.subscribeAsync([topic, levels.map(() => '+').join('/'), [...levels.slice(0, 500), '#'].join('/')], { qos: 1 })
+  await subscriber.subscribeAsync([topic, levels.map(() => '+').join('/'), [...levels.slice(0, 64), '#'].join('/')], { qos: 1 })
   const publisher = await connectClient(broker.url)
   await publisher.publishAsync(topic, 'deep', { qos: 1, retain: true })
   // One copy per matching subscription would be three; MQTT 3.1.1 allows one or several, so wait for at least one.
@@ -166,6 +166,24 @@ test('a topic and filters 1,000 levels deep are routed like any other', async co
   const retained = collect(late)
   await late.subscribeAsync('l0/#', { qos: 1 })
   await eventually(() => retained.length === 1, 'the deep retained message')
+  await assertStillServing(broker)
+})
+
+test('a topic and filters 1,000 levels deep are refused (max-topic-levels 128): the filter gets SUBACK 0x80, the publisher is closed, nothing is routed, the broker serves on', async context => {
+  const broker = context.broker = await startBroker()
+  const levels = Array.from({ length: 1000 }, (_, index) => `l${index}`)
+  const topic = levels.join('/')
+  const subscriber = await RawClient.connect(broker.port)
+  await subscriber.handshake({ clientId: 'deep-subscriber' })
+  subscriber.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }, { topic: levels.map(() => '+').join('/'), qos: 1 }, { topic: 'l0/#', qos: 1 }] })
+  assert.equal((await subscriber.next('suback')).granted, [0x80, 0x80, 1])
+  const publisher = await RawClient.connect(broker.port)
+  await publisher.handshake({ clientId: 'deep-publisher' })
+  publisher.send({ cmd: 'publish', topic, payload: Buffer.from('deep'), qos: 1, messageId: 1, retain: true, dup: false })
+  assert.ok(await publisher.closesWithin(5000), 'MQTT 3.1.1 cannot refuse a PUBLISH: the connection closes')
+  assert.is(publisher.received.length, 0, 'not acknowledged')
+  assert.is(subscriber.received.filter(packet => packet.cmd === 'publish').length, 0, 'not routed')
+  assert.is(broker.broker.counters.limited['max-topic-levels'], 3)
   await assertStillServing(broker)
 })
 

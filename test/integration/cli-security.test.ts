@@ -81,4 +81,29 @@ test('a malformed password file or acl file stops the start with one line and ex
   assert.match(acl.stderr, /bad-acl:1/)
 })
 
+test('--auth-providers with a TypeScript module: the CLI on plain Node loads it, and it decides who gets in', async ({ dir }) => {
+  const file = join(dir, 'auth.ts')
+  writeFileSync(file, [
+    "type Decision = 'allow' | 'deny' | 'ignore'",
+    'export async function authenticate (request: { readonly username: string | undefined, readonly password: Buffer | undefined }): Promise<Decision> {',
+    "  if (request.username !== 'alice') return 'deny'",
+    "  return request.password?.toString() === 'wonderland' ? 'allow' : 'deny'",
+    '}',
+    ''
+  ].join('\n'))
+  const broker = await startCliBroker(['--auth-providers', `[{type: module, path: "${file}"}]`])
+  assert.ok(broker.logs().some(line => line.msg === 'auth provider loaded' && line.provider === file))
+  assert.is((await publish(broker, 'a', ['-u', 'alice', '-P', 'wonderland'])).code, 0, 'alice with her password')
+  assert.is.not((await publish(broker, 'a', ['-u', 'alice', '-P', 'nope'])).code, 0, 'a wrong password')
+  assert.is.not((await publish(broker, 'a')).code, 0, 'no user name: the module denies')
+})
+
+test('an auth provider module that does not exist stops the start with one line naming it, exit code 2', async ({ dir }) => {
+  const missing = join(dir, 'nowhere.js')
+  const result = await runCli(['--host', '127.0.0.1', '--port', '0', '--auth-providers', `[{type: module, path: "${missing}"}]`])
+  assert.is(result.code, 2)
+  assert.is(result.stderr.trim().split('\n').length, 1)
+  assert.match(result.stderr, /auth-providers\[0\]: cannot load the auth provider module .*nowhere\.js.*\(auth-providers from --auth-providers\)/)
+})
+
 test.run()

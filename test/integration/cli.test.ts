@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { OPTIONS } from '../../runtime/config/options.js'
 import { closeAllClients, connectClient } from '../helpers/mqtt-clients.js'
+import { freePorts } from '../helpers/free-ports.js'
 import { killAll, runCli, startCliBroker, type CliBroker, type RunResult } from '../helpers/processes.js'
 import { RawClient } from '../helpers/raw-client.js'
 
@@ -33,18 +33,6 @@ function writeConfig (dir: string, text: string): string {
   const path = join(dir, `config-${++files}.yaml`)
   writeFileSync(path, text)
   return path
-}
-
-/** `count` ports free on 127.0.0.1 right now, all different (held open together while chosen). */
-async function freePorts (count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, async () => await new Promise<Server>((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve(server))
-  })))
-  const ports = servers.map(server => (server.address() as AddressInfo).port)
-  await Promise.all(servers.map(async server => await new Promise(resolve => server.close(resolve))))
-  return ports
 }
 
 function stderrLines (result: RunResult): string[] {

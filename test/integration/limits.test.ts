@@ -20,6 +20,8 @@ test('a packet over max-packet-size is refused from its header, before its body 
   client.sendBytes([0x30, 0x80, 0xad, 0xe2, 0x04, 0x00, 0x01, 0x74])
   assert.ok(await client.closesWithin(2000), 'closed without waiting for the 10 MB body')
   assert.ok(broker.logs.some(line => line.reason === 'packet-too-large'), 'the log says why')
+  assert.is(broker.broker.counters.limited['max-packet-size'], 1, 'counted against the limit')
+  assert.ok(broker.logs.some(line => line.limit === 'max-packet-size' && line.clientId === 'big'), 'and reported with the client id')
 })
 
 test('a whole packet over max-packet-size closes the connection and publishes the will', async context => {
@@ -74,6 +76,7 @@ test('QoS 1 to a subscriber that never acknowledges fills the inflight window, t
   assert.is(session.inflight.size, 5)
   assert.is(session.queue.length, 20)
   assert.is(broker.broker.counters.dropped['queue-full'], 75)
+  assert.is(broker.broker.counters.limited['max-queued'], 75)
   assert.ok(broker.logs.some(line => line.msg.includes('queue full') && line.clientId === 'stuck'), 'the drop is logged')
   // Acknowledging frees the window and the queue drains, in order.
   const first = await stuck.next('publish')

@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createServer } from 'node:net'
 import { userInfo } from 'node:os'
 import { Readable } from 'node:stream'
 import { suite } from 'uvu'
@@ -10,6 +9,7 @@ import * as assert from 'uvu/assert'
 import { parsePasswordFile } from '../../runtime/auth/password-file.js'
 import { passwordMatches } from '../../runtime/auth/password-hash.js'
 import { passwdCommand } from '../../runtime/passwd-command.js'
+import { freePorts } from '../helpers/free-ports.js'
 import { killAll, run, spawnTracked } from '../helpers/processes.js'
 
 /**
@@ -94,19 +94,10 @@ test('changing a password keeps comments, blank lines, CRLF endings, the order a
   assert.match(readFileSync(file, 'utf8'), /\r\ncarol:\$7\$210000\$[^\r\n]+\r\n$/, 'a new user is appended with the file\'s line ending')
 })
 
-/** A TCP port nothing listens on right now (Mosquitto cannot be told to pick one itself). */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>(resolve => server.close(() => resolve()))
-  return port
-}
-
 test('the real Mosquitto broker lets our users in with our 210,000-iteration hashes, and refuses a wrong password', async ({ dir }) => {
   const file = path(dir)
   assert.is((await passwd([file, 'alice'], 'wonderland')).code, 0)
-  const port = await freePort()
+  const [port] = await freePorts(1)
   const config = join(dir, 'mosquitto.conf')
   // `user`: run as root, Mosquitto would switch to the mosquitto user, who cannot read the 0600 file.
   writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${file}\nuser ${userInfo().username}\nlog_dest stderr\n`)

@@ -1,21 +1,29 @@
 import { fileURLToPath } from 'node:url'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { closeListenerBrokers, startListenerBroker } from '../helpers/listener-broker.js'
+import { closeAllClients, collect, connectClient, eventually } from '../helpers/mqtt-clients.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
 import { killAll, spawnTracked, type TrackedProcess } from '../helpers/processes.js'
+import { makeTestCertificates, type TestCertificates } from '../helpers/test-certificates.js'
 
 /**
  * Interoperability with Eclipse Paho's Python client (paho-mqtt 1.6.1 from Debian, importable
  * only by /usr/bin/python3). test/fixtures/paho_client.py is one Paho client per process,
- * driven by JSON commands on stdin and reporting JSON events on stdout.
+ * driven by JSON commands on stdin and reporting JSON events on stdout; over plain TCP, or
+ * over TLS (Python's ssl module through Paho's tls_set) with certificates of a throwaway CA.
  */
 
-const test = suite<{ broker: TestBroker }>('third-party: paho-mqtt (Python)')
+const test = suite<{ broker: TestBroker, pki: TestCertificates }>('third-party: paho-mqtt (Python)')
 
+test.before(context => { context.pki = makeTestCertificates() })
+test.after(context => { context.pki.remove() })
 test.before.each(async context => { context.broker = await startBroker() })
 test.after.each(async context => {
   await killAll()
+  await closeAllClients()
   await context.broker.close()
+  await closeListenerBrokers()
 })
 
 const PYTHON = '/usr/bin/python3'
@@ -38,6 +46,23 @@ interface PahoMessage {
   readonly dup: boolean
 }
 
+/** Where a Paho client connects: a plain TCP port, or a TLS one with what Paho trusts and presents there. */
+interface PahoEndpoint {
+  readonly port: number
+  /** Connect over TLS; without `cafile` Paho trusts only the system's CA certificates. */
+  readonly tls?: { readonly cafile?: string, readonly cert?: string, readonly key?: string }
+}
+
+function tlsArguments (tls: PahoEndpoint['tls']): string[] {
+  if (tls === undefined) return []
+  return [
+    '--tls',
+    ...(tls.cafile === undefined ? [] : ['--cafile', tls.cafile]),
+    ...(tls.cert === undefined ? [] : ['--cert', tls.cert]),
+    ...(tls.key === undefined ? [] : ['--key', tls.key])
+  ]
+}
+
 interface ConnectOptions {
   readonly clientId?: string
   readonly clean?: boolean
@@ -49,16 +74,16 @@ interface ConnectOptions {
 class Paho {
   private constructor (readonly process: TrackedProcess) {}
 
-  static async start (broker: TestBroker): Promise<Paho> {
-    const child = spawnTracked(PYTHON, ['-u', FIXTURE, '127.0.0.1', String(broker.port)], { stdin: true, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } })
+  static async start (endpoint: PahoEndpoint): Promise<Paho> {
+    const child = spawnTracked(PYTHON, ['-u', FIXTURE, '127.0.0.1', String(endpoint.port), ...tlsArguments(endpoint.tls)], { stdin: true, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } })
     const paho = new Paho(child)
     await paho.next(event => event.event === 'ready', 0, 'ready')
     return paho
   }
 
   /** Starts a client and connects it; resolves with its CONNACK. */
-  static async connect (broker: TestBroker, options: ConnectOptions = {}): Promise<Paho> {
-    const paho = await Paho.start(broker)
+  static async connect (endpoint: PahoEndpoint, options: ConnectOptions = {}): Promise<Paho> {
+    const paho = await Paho.start(endpoint)
     await paho.connect(options)
     return paho
   }
@@ -82,6 +107,17 @@ class Paho {
     const connack = await this.next(event => event.event === 'connack', from, 'CONNACK')
     assert.is(connack.rc, 0, 'connection accepted')
     return { rc: Number(connack.rc), sessionPresent: connack.session_present === true }
+  }
+
+  /**
+   * A CONNECT that must not get through: resolves with what Paho reported instead of a
+   * CONNACK (an error from connect(), such as a failed TLS handshake, or a lost connection).
+   */
+  async connectRefused (options: ConnectOptions = {}): Promise<PahoEvent> {
+    const from = this.send({ op: 'connect', client_id: options.clientId ?? '', clean_session: true, protocol: options.protocol ?? '3.1.1' })
+    const outcome = await this.process.waitFor(() => this.events.slice(from).find(event => ['connack', 'error', 'disconnected'].includes(event.event)), 'the refusal', TIMEOUT_MS)
+    assert.is.not(outcome.event, 'connack', `no CONNACK expected, got ${JSON.stringify(outcome)}`)
+    return outcome
   }
 
   /** SUBSCRIBE and its SUBACK; resolves with the granted QoS. */
@@ -278,6 +314,52 @@ test('[MQTT-3.10.4-2][MQTT-3.10.4-4] after UNSUBSCRIBE a Paho client gets no mor
   await publisher.publish('paho/unsub/end', 'end', 1)
   await subscriber.message('paho/unsub/end')
   assert.equal(subscriber.messages.map(message => `${message.topic} ${message.payload}`), ['paho/unsub/a before', 'paho/unsub/end end'])
+})
+
+test('over TLS: Paho trusting the test CA (tls_set ca_certs) publishes to and receives from another Paho over TLS, and an MQTT.js subscriber on plain TCP', async ({ pki }) => {
+  const broker = await startListenerBroker({ tlsPort: 0, tlsCert: pki.serverCert, tlsKey: pki.serverKey })
+  const secure = { port: broker.port('tls'), tls: { cafile: pki.ca } }
+  const subscriber = await Paho.connect(secure)
+  assert.equal(await subscriber.subscribe('paho/tls/#', 1), [1])
+  const plain = await connectClient(`mqtt://127.0.0.1:${broker.port('tcp')}`)
+  const overTcp = collect(plain)
+  await plain.subscribeAsync('paho/tls/#', { qos: 1 })
+  const publisher = await Paho.connect(secure, { protocol: '3.1' })
+  await publisher.publish('paho/tls/greeting', 'over TLS', 1)
+  assert.equal(await subscriber.message('paho/tls/greeting'), { event: 'message', topic: 'paho/tls/greeting', payload: 'over TLS', size: 8, qos: 1, retain: false, dup: false })
+  await eventually(() => overTcp.length === 1, 'the message on the TCP subscriber')
+  assert.is(overTcp[0]!.payload, 'over TLS')
+  await plain.publishAsync('paho/tls/reply', 'from TCP', { qos: 1 })
+  assert.is((await subscriber.message('paho/tls/reply')).payload, 'from TCP')
+  await publisher.disconnect()
+  await subscriber.disconnect()
+  await publisher.exit()
+  await subscriber.exit()
+})
+
+test('over TLS: Paho without the test CA fails the certificate check and never connects', async ({ pki }) => {
+  const broker = await startListenerBroker({ tlsPort: 0, tlsCert: pki.serverCert, tlsKey: pki.serverKey })
+  const paho = await Paho.start({ port: broker.port('tls'), tls: {} })
+  const refusal = await paho.connectRefused()
+  assert.is(refusal.event, 'error')
+  assert.match(String(refusal.message), /CERTIFICATE_VERIFY_FAILED/)
+  assert.is(broker.logs.filter(line => line.msg === 'client connected').length, 0)
+})
+
+test('requireCertificate: Paho with a client certificate from the CA (tls_set certfile/keyfile) gets in and round-trips; Paho without one is refused', async ({ pki }) => {
+  const broker = await startListenerBroker({ listeners: [{ type: 'tls', port: 0, host: '127.0.0.1', cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requireCertificate: true }] })
+  const withCertificate = { port: broker.port('tls'), tls: { cafile: pki.ca, cert: pki.clientCert, key: pki.clientKey } }
+  const subscriber = await Paho.connect(withCertificate)
+  await subscriber.subscribe('paho/cert/#', 2)
+  const publisher = await Paho.connect(withCertificate)
+  await publisher.publish('paho/cert/door', 'open', 2)
+  assert.equal(await subscriber.message('paho/cert/door'), { event: 'message', topic: 'paho/cert/door', payload: 'open', size: 4, qos: 2, retain: false, dup: false })
+
+  const without = await Paho.start({ port: broker.port('tls'), tls: { cafile: pki.ca } })
+  const refusal = await without.connectRefused()
+  assert.match(String(refusal.message), /CERTIFICATE_REQUIRED/, 'Paho is told the broker wants a certificate')
+  await eventually(() => broker.logs.some(line => line.msg === 'client refused by the listener'), 'the refusal logged')
+  assert.is(broker.logs.filter(line => line.msg === 'client connected').length, 2, 'only the two clients with a certificate connected')
 })
 
 test.run()

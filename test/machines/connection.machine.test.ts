@@ -4,11 +4,12 @@ import * as assert from 'uvu/assert'
 import { createActor, waitFor } from 'xstate'
 import type { AuthenticationVerdict } from '../../actors/connection/authenticator.js'
 import { closeReason, type CloseReason } from '../../actors/connection/close-reason.js'
+import type { HeldPackets } from '../../actors/connection/awaiting-permission.js'
 import type { ConnectionDriver } from '../../actors/connection/connection.events.js'
 import { connectionMachine } from '../../actors/connection/connection.machine.js'
 import { inspectConnect, type AcceptedConnect } from '../../actors/connection/handlers/connect.js'
 
-const settings = { maxKeepalive: 60, maxPacketSize: 1024, connectTimeoutMs: 50, outboxHighWaterMark: 1024, receiveMaximum: 10, maxSessionExpiry: 4294967295, maxTopicAlias: 10 }
+const settings = { maxKeepalive: 60, maxPacketSize: 1024, connectTimeoutMs: 50, outboxHighWaterMark: 1024, receiveMaximum: 10, maxSessionExpiry: 4294967295, maxTopicAlias: 10, subscribeDeniedReason: 0x87 as const, maxClientIdLength: 65535, topicLimits: { maxLength: 65535, maxLevels: 128 }, maxSubscriptions: 0, maxMessageRate: 0, maxBandwidth: 0 }
 
 /** A driver that records what the machine asks for, in order, instead of touching a socket. */
 class RecordingDriver implements ConnectionDriver {
@@ -55,12 +56,28 @@ class RecordingDriver implements ConnectionDriver {
     this.calls.push(`openSession:${verdict.clientId}`)
   }
 
-  dispatch (packets: readonly Packet[]): CloseReason | undefined {
-    for (const packet of packets) {
+  /** A packet that waits for a permission the first time it is dispatched, until `permit` is called. */
+  holdOnce: Packet | undefined
+  permit: () => void = () => {}
+
+  dispatch (packets: readonly Packet[]): CloseReason | HeldPackets | undefined {
+    for (const [index, packet] of packets.entries()) {
+      if (packet === this.holdOnce) {
+        this.holdOnce = undefined
+        return { held: packets.slice(index), until: new Promise<void>(resolve => { this.permit = resolve }) }
+      }
       this.dispatched.push(packet)
       if (packet.cmd === this.closeOn) return closeReason(packet.cmd === 'disconnect' ? 'client-disconnect' : 'protocol-error', packet.cmd)
     }
     return undefined
+  }
+
+  pauseReading (): void {
+    this.calls.push('pauseReading')
+  }
+
+  resumeReading (): void {
+    this.calls.push('resumeReading')
   }
 
   startKeepAlive (): void {
@@ -92,11 +109,28 @@ test('CONNECT, then authentication, then connected with the session opened and p
   const { actor, driver } = start()
   assert.is(actor.getSnapshot().value, 'awaitingConnect')
   actor.send({ type: 'packets.received', packets: [connect(), { cmd: 'pingreq' }] })
-  await waitFor(actor, snapshot => snapshot.value === 'connected')
+  await waitFor(actor, snapshot => snapshot.matches('connected'))
   assert.equal(driver.calls, ['inspectConnect', 'authenticate', 'openSession:c1', 'startKeepAlive'])
   assert.equal(driver.dispatched.map(p => p.cmd), ['pingreq'], 'packets behind CONNECT are dispatched after it')
   actor.send({ type: 'packets.received', packets: [{ cmd: 'pingreq' }, { cmd: 'pingreq' }] })
   assert.is(driver.dispatched.length, 3)
+})
+
+test('a packet waiting for a permission holds it and everything behind it, reading paused, then all run in order', async () => {
+  const driver = new RecordingDriver()
+  driver.authenticationNeeded = false
+  const { actor } = start(driver)
+  const waiting: Packet = { cmd: 'publish', topic: 'asked', payload: Buffer.alloc(0), qos: 0, dup: false, retain: false }
+  driver.holdOnce = waiting
+  actor.send({ type: 'packets.received', packets: [connect(), { cmd: 'pingreq' }, waiting, { cmd: 'pingreq' }] })
+  assert.equal(actor.getSnapshot().value, { connected: 'awaitingPermission' })
+  assert.ok(driver.calls.includes('pauseReading'))
+  actor.send({ type: 'packets.received', packets: [{ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 0 }] }] })
+  assert.equal(driver.dispatched.map(p => p.cmd), ['pingreq'], 'only what came before the waiting packet')
+  driver.permit()
+  await waitFor(actor, snapshot => snapshot.matches({ connected: 'serving' }))
+  assert.equal(driver.dispatched.map(p => p.cmd), ['pingreq', 'publish', 'pingreq', 'subscribe'], 'in arrival order')
+  assert.is(driver.calls.at(-1), 'resumeReading')
 })
 
 test('with nobody to authenticate, CONNECT goes straight to connected without an authentication step', () => {
@@ -104,7 +138,7 @@ test('with nobody to authenticate, CONNECT goes straight to connected without an
   driver.authenticationNeeded = false
   const { actor } = start(driver)
   actor.send({ type: 'packets.received', packets: [connect()] })
-  assert.is(actor.getSnapshot().value, 'connected', 'synchronously, in the same event')
+  assert.equal(actor.getSnapshot().value, { connected: 'serving' }, 'synchronously, in the same event')
   assert.equal(driver.calls, ['inspectConnect', 'openSession:c1', 'startKeepAlive'])
 })
 
@@ -146,7 +180,7 @@ test('[MQTT-3.14.4-3] DISCONNECT ends without the will; a protocol error ends wi
     driver.closeOn = cmd
     const { actor } = start(driver)
     actor.send({ type: 'packets.received', packets: [connect()] })
-    await waitFor(actor, snapshot => snapshot.value === 'connected')
+    await waitFor(actor, snapshot => snapshot.matches('connected'))
     actor.send({ type: 'packets.received', packets: [{ cmd } as Packet, { cmd: 'pingreq' }] })
     await waitFor(actor, snapshot => snapshot.status === 'done')
     assert.is(driver.finishedWith?.publishWill, publishWill, cmd)
@@ -159,7 +193,7 @@ test('takeover and keep-alive expiry close a connected client with the will', as
   for (const type of ['takeover.requested', 'keepalive.expired'] as const) {
     const { actor, driver } = start()
     actor.send({ type: 'packets.received', packets: [connect()] })
-    await waitFor(actor, snapshot => snapshot.value === 'connected')
+    await waitFor(actor, snapshot => snapshot.matches('connected'))
     actor.send({ type, reason: closeReason(type === 'takeover.requested' ? 'session-taken-over' : 'keepalive-timeout', type) })
     assert.is(actor.getSnapshot().value, 'closed')
     assert.is(driver.finishedWith?.publishWill, true)

@@ -1,36 +1,14 @@
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { ConfigError } from '../../runtime/config/config-error.js'
 import { loadConfig } from '../../runtime/config/load-config.js'
 import { OPTIONS } from '../../runtime/config/options.js'
 import { resolveListeners } from '../../runtime/config/resolve-listeners.js'
+import { configError, configSuite, yamlFile } from '../helpers/config-files.js'
 
 /** The listener options through the real loader: flags, environment, the YAML `listeners:` list, and their checks. */
 
-const test = suite<{ dir: string }>('config: listeners')
+const test = configSuite('config: listeners')
 
-test.before(context => { context.dir = mkdtempSync(join(tmpdir(), 'troupe-config-listeners-')) })
-test.after(context => { rmSync(context.dir, { recursive: true, force: true }) })
 
-let files = 0
-function yamlFile (dir: string, text: string): string {
-  const file = join(dir, `config-${++files}.yaml`)
-  writeFileSync(file, text)
-  return file
-}
-
-function configError (load: () => unknown): ConfigError {
-  try {
-    load()
-  } catch (error) {
-    assert.instance(error, ConfigError)
-    return error as ConfigError
-  }
-  throw new assert.Assertion({ message: 'expected a ConfigError', operator: 'throws', actual: undefined, expects: ConfigError, generated: false })
-}
 
 test('the new options follow the naming of every other option', () => {
   const expected = [['tlsPort', 'tls-port'], ['tlsCert', 'tls-cert'], ['tlsKey', 'tls-key'], ['tlsCa', 'tls-ca'], ['wsPort', 'ws-port'], ['wsPath', 'ws-path'], ['wssPort', 'wss-port'], ['listeners', 'listeners']] as const
@@ -110,7 +88,7 @@ test('a YAML listeners list, each entry taking what it leaves out from the other
 
 test('the list in YAML flow style from a flag or variable', () => {
   const fromFlag = loadConfig({ flags: { listeners: '[{type: ws, port: 9001, path: /a}]' } })
-  assert.equal(fromFlag.config.listeners, [{ type: 'ws', port: 9001, host: undefined, path: '/a', cert: undefined, key: undefined, ca: undefined, minVersion: undefined, ciphers: undefined, requireCertificate: undefined, useIdentityAsUsername: undefined, identityField: undefined }])
+  assert.equal(fromFlag.config.listeners, [{ type: 'ws', port: 9001, host: undefined, path: '/a', cert: undefined, key: undefined, ca: undefined, minVersion: undefined, ciphers: undefined, requireCertificate: undefined, useIdentityAsUsername: undefined, identityField: undefined, proxyProtocol: undefined }])
   assert.is(fromFlag.sources.listeners, 'flag')
   const fromEnv = loadConfig({ env: { TROUPE_LISTENERS: '- {type: tcp, port: 1885}' } })
   assert.is(fromEnv.config.listeners[0]!.port, 1885)

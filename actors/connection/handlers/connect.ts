@@ -6,6 +6,9 @@ import { closeReason, type CloseReason } from '../close-reason.js'
 import type { UserPropertyList } from '../protocol/property-rules.js'
 import { capabilitiesFor, type ProtocolCapabilities } from '../protocol/protocol-version.js'
 import { ReasonCode } from '../protocol/reason-codes.js'
+import type { AdmissionRefusal } from '../limits/admission-refusal.js'
+import type { LimitKind } from '../limits/limit-kind.js'
+import { topicLimitOf } from '../limits/topic-limits.js'
 
 /** Seconds meaning "the session never expires" [MQTT-3.1.2-11 (v5)]. */
 export const NEVER_EXPIRES = 0xFFFFFFFF
@@ -58,6 +61,8 @@ export interface RefusedConnect {
   /** The CONNACK reason code to send before closing, or undefined to close without CONNACK. */
   readonly connackReason: number | undefined
   readonly close: CloseReason
+  /** The broker's limit that refused it, when it was one rather than the protocol. */
+  readonly limit?: LimitKind
 }
 
 export type ConnectVerdict = AcceptedConnect | RefusedConnect
@@ -87,21 +92,27 @@ export function inspectConnect (packet: IConnectPacket, settings: ConnectionSett
   const cleanStart = packet.clean !== false
   let clientId = packet.clientId ?? ''
   let clientIdAssigned = false
+  const maxClientIdBytes = Math.min(protocol.maxClientIdLength, settings.maxClientIdLength)
   if (clientId.length === 0) {
     if (protocol.emptyClientIdRefused || (protocol.emptyClientIdNeedsCleanSession && !cleanStart)) {
       return refuse(protocol, ReasonCode.ClientIdentifierNotValid, 'connect-refused', 'empty client id without a clean session [MQTT-3.1.3-8]')
     }
     clientId = assignClientId()
     clientIdAssigned = true
-  } else if (clientId.length > protocol.maxClientIdLength) {
-    return refuse(protocol, ReasonCode.ClientIdentifierNotValid, 'connect-refused', `client id longer than ${protocol.maxClientIdLength} characters`)
+  } else if (clientId.length * 3 > maxClientIdBytes && Buffer.byteLength(clientId) > maxClientIdBytes) {
+    // [MQTT-3.1.3-8 (v5)] 0x85; [MQTT-3.1.3-9] v3 return code 2.
+    const refusal = refuse(protocol, ReasonCode.ClientIdentifierNotValid, 'connect-refused', `client id of ${Buffer.byteLength(clientId)} bytes is longer than max-client-id-length ${maxClientIdBytes}`)
+    return { ...refusal, limit: 'max-client-id-length' }
   }
 
   let will: Will | undefined
   if (packet.will !== undefined && packet.will !== null) {
     const willQos = packet.will.qos ?? 0
     if (willQos > 2) return refuse(protocol, ReasonCode.MalformedPacket, 'malformed-packet', 'will QoS 3 [MQTT-3.1.2-14]')
-    const problem = topicNameProblem(packet.will.topic)
+    const problem = topicNameProblem(packet.will.topic, settings.topicLimits)
+    const limit = topicLimitOf(problem)
+    // A will topic over a limit is valid, only refused: v5 0x90; v3 has no return code for it, so it closes without CONNACK [MQTT-3.2.2-6].
+    if (limit !== undefined) return { ...refuse(protocol, ReasonCode.TopicNameInvalid, 'protocol-error', `will topic is over ${limit} (${problem})`), limit }
     if (problem !== undefined) return refuse(protocol, ReasonCode.TopicNameInvalid, 'protocol-error', `will topic "${packet.will.topic}" is invalid: ${problem}`)
     const { willDelayInterval, ...willProperties } = packet.will.properties ?? {}
     const payload = packet.will.payload
@@ -145,6 +156,15 @@ export function inspectConnect (packet: IConnectPacket, settings: ConnectionSett
     authenticationData: properties.authenticationData,
     userProperties: properties.userProperties as unknown as UserPropertyList | undefined
   }
+}
+
+/**
+ * The answer to the CONNECT of a client the broker decided, when it accepted the socket, not to
+ * let in (max-connections, max-connections-per-address, max-connection-rate, memory-watermark):
+ * CONNACK with the limit's reason code, v3 return code 3 Server unavailable, then close.
+ */
+export function refuseAdmission (protocol: ProtocolCapabilities, refusal: AdmissionRefusal, clientId: string | undefined): RefusedConnect {
+  return refuse(protocol, refusal.reasonCode, 'connect-refused', `${refusal.detail} (client id "${(clientId ?? '').slice(0, 128)}")`)
 }
 
 function refuse (protocol: ProtocolCapabilities | undefined, connackReason: number | undefined, kind: 'connect-refused' | 'protocol-error' | 'malformed-packet', detail: string): RefusedConnect {
