@@ -1,6 +1,6 @@
 import type { AuthenticationRequest, AuthenticationVerdict, Authenticator } from '../../actors/connection/authenticator.js'
 import { readPasswordFile } from './password-file.js'
-import { decoyLike, passwordMatches, type PasswordHash } from './password-hash.js'
+import { costOf, decoyLike, passwordMatches, type PasswordHash } from './password-hash.js'
 
 /** v5 reason codes; the broker maps them to v3 return codes (0x86 → 4, 0x87 → 5). */
 const BAD_USER_NAME_OR_PASSWORD = 0x86
@@ -26,7 +26,7 @@ export class PasswordFileAuthenticator implements Authenticator {
 
   constructor (private readonly users: ReadonlyMap<string, PasswordHash>, options: PasswordFileAuthenticatorOptions = {}) {
     this.allowAnonymous = options.allowAnonymous ?? false
-    this.decoy = decoyLike(mostCommonCost(users.values()) ?? { kind: 'pbkdf2-sha512' })
+    this.decoy = decoyLike(mostCommonCost(users.values()))
   }
 
   /** Reads `file` (a PasswordFileError if it cannot be read or has a bad line). */
@@ -43,17 +43,15 @@ export class PasswordFileAuthenticator implements Authenticator {
   }
 }
 
-/** The hash kind and iteration count most of the file's users have, or undefined for an empty file. */
-function mostCommonCost (hashes: Iterable<PasswordHash>): { kind: PasswordHash['kind'], iterations?: number } | undefined {
-  const counts = new Map<string, { cost: { kind: PasswordHash['kind'], iterations?: number }, count: number }>()
+/** A hash of the cost most of the file's users have, or undefined for an empty file. */
+function mostCommonCost (hashes: Iterable<PasswordHash>): PasswordHash | undefined {
+  const counts = new Map<string, { hash: PasswordHash, count: number }>()
   for (const hash of hashes) {
-    const cost = hash.kind === 'sha512' ? { kind: hash.kind } : { kind: hash.kind, iterations: hash.iterations }
-    const key = `${cost.kind}:${cost.iterations ?? ''}`
-    const entry = counts.get(key) ?? { cost, count: 0 }
+    const entry = counts.get(costOf(hash)) ?? { hash, count: 0 }
     entry.count++
-    counts.set(key, entry)
+    counts.set(costOf(hash), entry)
   }
-  let best: { cost: { kind: PasswordHash['kind'], iterations?: number }, count: number } | undefined
+  let best: { hash: PasswordHash, count: number } | undefined
   for (const entry of counts.values()) if (best === undefined || entry.count > best.count) best = entry
-  return best?.cost
+  return best?.hash
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { libargon2Hash } from '../helpers/libargon2.js'
 import { cleanEnv, killAll, run, runCli, startCliBroker, type CliBroker, type RunResult } from '../helpers/processes.js'
 
 /**
@@ -40,6 +41,14 @@ test('[MQTT-3.1.4-2] --password-file: the right password gets in, a wrong one or
   assert.is.not(wrong.code, 0, 'a wrong password is refused')
   assert.match(wrong.stderr, /not authori[sz]ed|bad user ?name or password/i)
   assert.is.not((await publish(broker, 'a')).code, 0, 'no user name: anonymous access is off with a password file')
+})
+
+test('--password-file with an argon2id line (libargon2\'s encoded form, as Mosquitto 2.1 writes): mosquitto_pub logs in with its password only', async ({ dir }) => {
+  const file = join(dir, 'argon2-passwords')
+  writeFileSync(file, `modern:${libargon2Hash('memory-hard')}\n`, { mode: 0o600 })
+  const broker = await startCliBroker(['--password-file', file])
+  assert.is((await publish(broker, 'a', ['-u', 'modern', '-P', 'memory-hard'])).code, 0)
+  assert.is.not((await publish(broker, 'a', ['-u', 'modern', '-P', 'memory-soft'])).code, 0)
 })
 
 test('--allow-anonymous true lets clients without a user name in beside the password file', async ({ dir }) => {

@@ -16,6 +16,7 @@ import {
   setPasswordFileUser
 } from '../../runtime/auth/password-file.js'
 import { formatPasswordHash, hashPassword, passwordMatches, type PasswordHash } from '../../runtime/auth/password-hash.js'
+import { libargon2Hash } from '../helpers/libargon2.js'
 
 /**
  * Mosquitto password files: lines written by the real mosquitto_passwd (both hash forms) parse
@@ -97,6 +98,18 @@ test('our $7$ hash (210,000 iterations) formats the way Mosquitto writes and par
   assert.not.ok(await passwordMatches(password('s3cret!'), parsed))
 })
 
+test('argon2id lines in libargon2\'s encoded form (mosquitto_passwd -H argon2id) parse, format back unchanged and verify', async () => {
+  for (const [memoryKiB, passes, lanes] of [[19456, 2, 1], [65536, 3, 4]] as const) {
+    const encoded = libargon2Hash('wonderland', memoryKiB, passes, lanes)
+    assert.match(encoded, /^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$/)
+    const parsed = parsePasswordFile(`alice:${encoded}\n`, FILE).get('alice')!
+    assert.equal(parsed.kind === 'argon2id' && [parsed.memoryKiB, parsed.passes, parsed.lanes], [memoryKiB, passes, lanes])
+    assert.is(formatPasswordHash(parsed), encoded)
+    assert.ok(await passwordMatches(password('wonderland'), parsed))
+    assert.not.ok(await passwordMatches(password('Wonderland'), parsed))
+  }
+})
+
 test('blank lines, # comments (indented too), CRLF, trailing blanks after the hash and a byte order mark are fine', () => {
   const text = `\uFEFF# Mosquitto users\r\n\r\n   \r\n  # indented comment\r\nalice:$7$101$${SALT}$${HASH}  \t\r\nbob:$6$${SALT}$${HASH}\r\n`
   const users = parsePasswordFile(text, FILE)
@@ -129,6 +142,9 @@ const malformed: Array<{ name: string, text: string, line: number, says: RegExp 
   { name: 'an empty salt', text: `carol:$6$$${HASH}\n`, line: 1, says: /the salt is not non-empty base64/ },
   { name: 'a short hash', text: `carol:$7$101$${SALT}$${Buffer.alloc(32, 1).toString('base64')}\n`, line: 1, says: /the hash is not base64 of 64 bytes/ },
   { name: 'a hash with blanks inside', text: `carol:$6$${SALT}$${HASH.slice(0, 10)} ${HASH.slice(10)}\n`, line: 1, says: /the hash is not base64 of 64 bytes/ },
+  { name: 'an argon2id hash of another version', text: `carol:$argon2id$v=16$m=19456,t=2,p=1$${SALT}$${HASH}\n`, line: 1, says: /argon2id hash is not in libargon2's encoded form/ },
+  { name: 'an argon2id hash without its parameters', text: `carol:$argon2id$v=19$${SALT}$${HASH}\n`, line: 1, says: /argon2id hash is not in libargon2's encoded form/ },
+  { name: 'an argon2id hash asking for 16 GiB', text: `carol:$argon2id$v=19$m=16777216,t=2,p=1$${SALT.replace(/=+$/, '')}$${HASH.replace(/=+$/, '')}\n`, line: 1, says: /argon2id memory m is not from 8 KiB per lane to 4194304 KiB/ },
   { name: 'a repeated user', text: `# a\nalice:$6$${SALT}$${HASH}\n\nalice:$7$101$${SALT}$${HASH}\n`, line: 4, says: /user "alice" is already on line 2; give each user one line/ }
 ]
 
@@ -185,10 +201,13 @@ test('authenticator: the right password gets in; a wrong one, none, or an unknow
   const file = join(dir, 'authenticator')
   mosquittoPasswd(file, ['-c', '-b', file, 'alice', 'wonderland'])
   mosquittoPasswd(file, ['-H', 'sha512', '-b', file, 'old', 'timer'])
+  writeFileSync(file, `${readFileSync(file, 'utf8')}modern:${libargon2Hash('memory-hard')}\n`)
   const authenticator = await PasswordFileAuthenticator.fromFile(file)
   assert.is(authenticator.allowsEveryone, false, 'connections must not skip it')
   assert.equal(await authenticator.authenticate(request('alice', 'wonderland')), { allowed: true })
   assert.equal(await authenticator.authenticate(request('old', 'timer')), { allowed: true })
+  assert.equal(await authenticator.authenticate(request('modern', 'memory-hard')), { allowed: true })
+  assert.equal(await authenticator.authenticate(request('modern', 'timer')), { allowed: false, reasonCode: 0x86 })
   assert.equal(await authenticator.authenticate(request('alice', 'timer')), { allowed: false, reasonCode: 0x86 })
   assert.equal(await authenticator.authenticate(request('alice', undefined)), { allowed: false, reasonCode: 0x86 })
   assert.equal(await authenticator.authenticate(request('mallory', 'wonderland')), { allowed: false, reasonCode: 0x86 })
