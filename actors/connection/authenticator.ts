@@ -7,6 +7,11 @@ export interface AuthenticationRequest {
   readonly password: Buffer | undefined
   readonly remoteAddress: string
   readonly protocol: ProtocolCapabilities
+  /**
+   * Set when the listener verified the client's certificate and took its name as the user
+   * name (useIdentityAsUsername): the certificate already proved who the client is.
+   */
+  readonly certifiedIdentity?: string
 }
 
 /** Let the client in, or refuse it with a v5 reason code (mapped to a v3 return code on the wire). */

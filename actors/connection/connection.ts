@@ -224,7 +224,8 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
       username: verdict.username,
       password: verdict.password,
       remoteAddress: this.remoteAddress,
-      protocol: verdict.protocol
+      protocol: verdict.protocol,
+      certifiedIdentity: this.transport.identity
     })
   }
 

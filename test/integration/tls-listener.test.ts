@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
 import type { IClientOptions } from 'mqtt'
 import { suite } from 'uvu'
@@ -6,6 +8,7 @@ import * as assert from 'uvu/assert'
 import { ListenerSetupError } from '../../runtime/listeners/listener-setup-error.js'
 import { connectionRefusal } from '../helpers/connection-refusal.js'
 import { closeListenerBrokers, RecordingAuthenticator, startListenerBroker, type ListenerBroker } from '../helpers/listener-broker.js'
+import { libargon2Hash } from '../helpers/libargon2.js'
 import { closeAllClients, collect, connectClient, eventually } from '../helpers/mqtt-clients.js'
 import { killAll, run, spawnTracked } from '../helpers/processes.js'
 import { CLIENT_CN, makeTestCertificates, type TestCertificates } from '../helpers/test-certificates.js'
@@ -156,6 +159,30 @@ for (const [field, expected] of [['email', 'alice@example.com'], ['dns', 'alice.
     assert.is(authenticator.usernameOf(`by-${field}`), expected)
   })
 }
+
+test('useIdentityAsUsername with a password file: the certificate is the login (no password needed), and its CN is who the ACL rules name', async ({ pki }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'troupe-tls-identity-'))
+  try {
+    const passwords = join(dir, 'passwords')
+    writeFileSync(passwords, `alice:${libargon2Hash('wonderland')}\n`)
+    const broker = await startListenerBroker({
+      passwordFile: passwords,
+      acl: [{ kind: 'topic', user: CLIENT_CN, access: 'readwrite', topic: 'devices/#' }],
+      listeners: [{ type: 'tls', port: 0, host: '127.0.0.1', cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requireCertificate: true, useIdentityAsUsername: true }]
+    })
+    const device = await connectClient(`mqtts://127.0.0.1:${broker.port('tls')}`, { ...withCertificate(pki), clientId: 'device' })
+    const received = collect(device)
+    await device.subscribeAsync('devices/#')
+    await device.publishAsync('devices/1', 'on', { qos: 1 })
+    await eventually(() => received.length === 1, 'its own message, by the rule for its CN')
+    const other = await device.subscribeAsync('other/#').then(() => 'granted', (error: Error) => error.message)
+    assert.is.not(other, 'granted', 'no rule for the CN grants other/#')
+    const refusal = await connectionRefusal(`mqtt://127.0.0.1:${broker.port('tcp')}`, { clientId: 'no-cert', username: CLIENT_CN })
+    assert.match(refusal, /Bad username or password/i, 'on the plain listener the same name needs a password from the file')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
 
 test('useIdentityAsUsername: a certificate without a CN is refused, and the log says why', async ({ pki }) => {
   const authenticator = new RecordingAuthenticator()
