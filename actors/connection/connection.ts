@@ -9,6 +9,7 @@ import { enforcedAuthorizer, type Authorizer, type Permission } from './authoriz
 import { AwaitingPermission, type HeldPackets } from './awaiting-permission.js'
 import { PermissionMemo } from './permission-memo.js'
 import type { BrokerServices } from './broker-services.js'
+import { clientAddressOf } from './client-address.js'
 import type { ClientStream, TransportContext } from './client-stream.js'
 import { closeReason, type CloseReason } from './close-reason.js'
 import type { ConnectionDriver } from './connection.events.js'
@@ -124,9 +125,9 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     return this.address
   }
 
-  /** The client's host, without the port: what per-address limits count by. */
+  /** The client's host, without the port: what failed logins are counted by, as per-address limits are. */
   get clientHost (): string {
-    return this.transport.remoteAddress ?? this.socket.remoteAddress ?? 'unknown'
+    return clientAddressOf(this.socket, this.transport)
   }
 
   get clientId (): string {

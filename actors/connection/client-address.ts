@@ -1,4 +1,4 @@
-import type { ClientStream, TransportContext } from '../../actors/connection/client-stream.js'
+import type { ClientStream, TransportContext } from './client-stream.js'
 
 /**
  * The IP address per-address limits count a client under: the one the listener established
