@@ -37,9 +37,9 @@ export interface ConnectionLink {
    */
   acknowledge (ack: Acknowledgement | ISubackPacket | IUnsubackPacket, then?: () => void): void
   /**
-   * The answer of `ask` for the packet being handled, under `key` (a topic or filter): a
-   * decision that came in while the packet was held (AwaitingPermission) is given from memory
-   * when the handler runs again, instead of asking a second time.
+   * The answer of `ask` for the packet being handled, about `action` on `subject` (a topic or
+   * filter): a decision that came in while the packet was held (AwaitingPermission) is given
+   * from memory when the handler runs again, instead of asking a second time.
    */
-  permission (key: string, ask: () => Permission): Permission
+  permission (action: string, subject: string, ask: () => Permission): Permission
 }

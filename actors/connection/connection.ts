@@ -404,8 +404,8 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     })
   }
 
-  permission (key: string, ask: () => Permission): Permission {
-    return this.decided.permission(key, ask)
+  permission (action: string, subject: string, ask: () => Permission): Permission {
+    return this.decided.permission(action, subject, ask)
   }
 
   sendPublish (delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {

@@ -8,14 +8,18 @@ import type { Permission } from './authorizer.js'
 export class PermissionMemo {
   private readonly decided = new Map<string, boolean>()
 
-  /** `ask()`'s answer, or the one remembered under `key`; an answer that comes later is remembered. */
-  permission (key: string, ask: () => Permission): Permission {
-    const known = this.decided.get(key)
+  /**
+   * `ask()`'s answer, or the one remembered for `action` on `subject` (a topic or filter); an
+   * answer that comes later is remembered. The key is only built when something is or will be
+   * remembered: most permissions are answered at once, once per PUBLISH.
+   */
+  permission (action: string, subject: string, ask: () => Permission): Permission {
+    const known = this.decided.size === 0 ? undefined : this.decided.get(`${action}\0${subject}`)
     if (known !== undefined) return known
     const answer = ask()
     if (typeof answer === 'boolean') return answer
     return answer.then(allowed => {
-      this.decided.set(key, allowed)
+      this.decided.set(`${action}\0${subject}`, allowed)
       return allowed
     })
   }

@@ -54,8 +54,8 @@ class TestLink implements ConnectionLink, SessionTenant {
   }
   sendPubrel (packetId: number): void { this.sent.push({ cmd: 'pubrel', messageId: packetId }) }
   takeOver (): void {}
-  permission (key: string, ask: () => Permission): Permission {
-    return this.decided.permission(key, ask)
+  permission (action: string, subject: string, ask: () => Permission): Permission {
+    return this.decided.permission(action, subject, ask)
   }
 }
 

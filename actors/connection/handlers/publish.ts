@@ -51,7 +51,7 @@ export function handlePublish (link: ConnectionLink, packet: IPublishPacket): Cl
   if (protocol.reasonCodes && packet.qos === 2 && session.awaitingRelease.size >= broker.settings.receiveMaximum) {
     return closeReason('receive-maximum-exceeded', `more than ${broker.settings.receiveMaximum} QoS 2 messages awaiting PUBREL [MQTT-3.3.4-7]`)
   }
-  const permitted = link.permission(`publish\0${topic}`, () => mayPublish(broker, { clientId: link.clientId, username: link.connect.username }, topic, packet.qos, packet.retain))
+  const permitted = link.permission('publish', topic, () => mayPublish(broker, { clientId: link.clientId, username: link.connect.username }, topic, packet.qos, packet.retain))
   // An auth provider deciding later: this packet and those behind it wait (nothing was changed yet).
   if (typeof permitted !== 'boolean') return new AwaitingPermission(permitted)
   if (!permitted) {

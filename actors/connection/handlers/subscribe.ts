@@ -105,7 +105,7 @@ function permissions (link: ConnectionLink, packet: ISubscribePacket): Array<boo
       continue
     }
     const filter = shared ? parseSharedFilter(request.topic)!.filter : request.topic
-    const answer = link.permission(`subscribe\0${filter}`, () => authorizer.authorizeSubscribe({ clientId: link.clientId, username: link.connect.username, filter }))
+    const answer = link.permission('subscribe', filter, () => authorizer.authorizeSubscribe({ clientId: link.clientId, username: link.connect.username, filter }))
     if (typeof answer === 'boolean') {
       permitted.push(answer)
     } else {
