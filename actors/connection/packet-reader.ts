@@ -1,5 +1,6 @@
 import type { Packet } from 'mqtt-packet'
 import { closeReason, type CloseReason } from './close-reason.js'
+import { decodePublish } from './publish-decoder.js'
 import { StrictParser } from './strict-parser.js'
 
 /** The packets one socket chunk completed, or why the connection must close. */
@@ -12,7 +13,9 @@ export interface ReadResult {
  * Turns socket chunks into packets with mqtt-packet's resumable parser, adding what it does
  * not check: strings must be well-formed UTF-8 without U+0000 [MQTT-1.5.3-1][MQTT-1.5.3-2],
  * and a packet larger than the broker's maximum is refused as soon as its fixed header
- * says so, before its body is buffered.
+ * says so, before its body is buffered. Between packets, after CONNECT, the PUBLISH packets
+ * that lie whole in a chunk are decoded directly (publish-decoder.ts); the parser reads the
+ * rest of the chunk from the first packet that is not one.
  */
 export class PacketReader {
   private readonly parser = new StrictParser()
@@ -21,9 +24,20 @@ export class PacketReader {
 
   read (chunk: Buffer): ReadResult {
     const parser = this.parser
-    parser.parse(chunk)
-    const packets = parser.packets
-    parser.packets = []
+    let offset = 0
+    let packets: Packet[] = []
+    const version = parser.protocolVersion
+    if (version !== undefined && parser.idle) {
+      for (let decoded = decodePublish(chunk, 0, version); decoded !== undefined; decoded = decodePublish(chunk, offset, version)) {
+        packets.push(decoded.packet)
+        offset = decoded.end
+      }
+    }
+    if (offset < chunk.length) {
+      parser.parse(offset === 0 ? chunk : chunk.subarray(offset))
+      packets = packets.length === 0 ? parser.packets : packets.concat(parser.packets)
+      parser.packets = []
+    }
     let failure = parser.failure
     // The parser has read the fixed header of the packet it is waiting on: refuse it now if
     // it is too large, rather than buffer up to 256 MB of it.

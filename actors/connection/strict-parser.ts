@@ -9,6 +9,8 @@ interface MqttPacketParser {
   _pos: number
   _list: { slice (start: number, end: number): Buffer, length: number }
   packet: { length: number, cmd: string, protocolVersion?: number }
+  /** The CONNECT packet once one is parsed (its protocolVersion decides how the rest parse); `{}` before. */
+  settings: { protocolVersion?: number }
   error: Error | null
   parser (options: object): this
   parse (chunk: Buffer): number
@@ -40,6 +42,16 @@ export class StrictParser extends MqttPacketParser {
   constructor () {
     super()
     this.parser({})
+  }
+
+  /** The protocol level of the CONNECT parsed so far, or undefined before one. */
+  get protocolVersion (): number | undefined {
+    return this.settings.protocolVersion
+  }
+
+  /** True between packets: no byte of a next packet is buffered. */
+  get idle (): boolean {
+    return this._list.length === 0 && this.packet.length === -1
   }
 
   override emit (event: string, value: unknown): boolean {
