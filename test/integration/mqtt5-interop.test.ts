@@ -1,15 +1,15 @@
-import { fileURLToPath } from 'node:url'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { closeAllClients, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
 import { closeV5Clients, openV5 } from '../helpers/mqtt5-clients.js'
+import { Paho } from '../helpers/paho.js'
 import { killAll, run, spawnTracked, type TrackedProcess } from '../helpers/processes.js'
 import { RawClient } from '../helpers/raw-client.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
 
 /**
  * MQTT 5 interoperability over real TCP: Eclipse Paho's Python client at MQTTv5
- * (test/fixtures/paho_mqtt5_client.py), mosquitto_pub / mosquitto_sub / mosquitto_rr with
+ * (test/helpers/paho.ts), mosquitto_pub / mosquitto_sub / mosquitto_rr with
  * -V mqttv5, and MQTT 5 clients next to MQTT 3.1 and 3.1.1 ones on the same topics.
  */
 const test = suite<{ broker: TestBroker }>('mqtt5: interoperability')
@@ -24,103 +24,14 @@ test.after.each(async context => {
 })
 
 const TIMEOUT_MS = 10_000
-const PYTHON = '/usr/bin/python3'
-const FIXTURE = fileURLToPath(new URL('../fixtures/paho_mqtt5_client.py', import.meta.url))
-
-type Properties = Record<string, unknown>
-
-interface PahoEvent {
-  readonly event: string
-  readonly [field: string]: unknown
-}
-
-interface PahoMessage {
-  readonly topic: string
-  readonly payload: string
-  readonly qos: number
-  readonly retain: boolean
-  readonly properties: Properties
-}
-
-/** The test's side of one paho_mqtt5_client.py process. */
-class PahoV5 {
-  private constructor (readonly process: TrackedProcess) {}
-
-  static async connect (broker: TestBroker, command: Record<string, unknown> = {}): Promise<{ paho: PahoV5, connack: PahoEvent }> {
-    const child = spawnTracked(PYTHON, ['-u', FIXTURE, '127.0.0.1', String(broker.port)], { stdin: true, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } })
-    const paho = new PahoV5(child)
-    await paho.next(event => event.event === 'ready', 0, 'ready')
-    const from = paho.send({ op: 'connect', ...command })
-    const connack = await paho.next(event => event.event === 'connack', from, 'CONNACK')
-    return { paho, connack }
-  }
-
-  get events (): PahoEvent[] {
-    return this.process.lines.map(line => JSON.parse(line) as PahoEvent)
-  }
-
-  get messages (): PahoMessage[] {
-    return this.events.filter(event => event.event === 'message') as unknown as PahoMessage[]
-  }
-
-  async subscribe (topic: string, options: Record<string, unknown> = {}): Promise<number[]> {
-    const { mid, from } = await this.sent({ op: 'subscribe', topic, qos: 1, ...options })
-    const suback = await this.next(event => event.event === 'suback' && event.mid === mid, from, 'SUBACK')
-    return suback.reason_codes as number[]
-  }
-
-  async publish (topic: string, payload: string, qos: number, properties: Properties = {}): Promise<void> {
-    const { mid, from } = await this.sent({ op: 'publish', topic, payload, qos, properties })
-    await this.next(event => event.event === 'published' && event.mid === mid, from, `completion of PUBLISH ${topic}`)
-  }
-
-  async disconnect (reasonCode = 0): Promise<void> {
-    const from = this.send({ op: 'disconnect', reason_code: reasonCode })
-    await this.next(event => event.event === 'disconnected', from, 'on_disconnect')
-  }
-
-  async drop (): Promise<void> {
-    const from = this.send({ op: 'drop' })
-    await this.next(event => event.event === 'dropped', from, 'the dropped socket')
-  }
-
-  async message (topic: string): Promise<PahoMessage> {
-    return await this.process.waitFor(() => this.messages.find(message => message.topic === topic), `a message on ${topic}`, TIMEOUT_MS)
-  }
-
-  async disconnected (): Promise<PahoEvent> {
-    return await this.next(event => event.event === 'disconnected', 0, 'on_disconnect')
-  }
-
-  private send (command: Record<string, unknown>): number {
-    const from = this.events.length
-    this.process.write(JSON.stringify(command))
-    return from
-  }
-
-  private async sent (command: Record<string, unknown>): Promise<{ mid: unknown, from: number }> {
-    const from = this.send(command)
-    const sent = await this.next(event => event.event === 'sent' && event.op === command.op, from, `${String(command.op)} to be sent`)
-    assert.is(sent.rc, 0, `${String(command.op)} queued by paho`)
-    return { mid: sent.mid, from }
-  }
-
-  private async next (predicate: (event: PahoEvent) => boolean, from: number, what: string): Promise<PahoEvent> {
-    return await this.process.waitFor(() => {
-      const events = this.events.slice(from)
-      const error = events.find(event => event.event === 'error')
-      if (error !== undefined) throw new Error(`paho_mqtt5_client.py: ${String(error.message)}\n${this.process.output()}`)
-      return events.find(predicate)
-    }, what, TIMEOUT_MS)
-  }
-}
 
 // --- Paho MQTTv5 ---
 
 test('paho MQTTv5: CONNACK 0x00 with the broker\'s limits and an Assigned Client Identifier for an empty client id', async ({ broker }) => {
-  const { connack } = await PahoV5.connect(broker, { client_id: '' })
+  const paho = await Paho.start(broker)
+  const connack = await paho.connect({ protocol: '5', clientId: '' })
   assert.is(connack.rc, 0)
-  const properties = connack.properties as Properties
+  const properties = connack.properties ?? {}
   assert.is(properties.ReceiveMaximum, 100)
   assert.is(properties.TopicAliasMaximum, 100)
   assert.is(properties.WildcardSubscriptionAvailable, 1)
@@ -129,22 +40,24 @@ test('paho MQTTv5: CONNACK 0x00 with the broker\'s limits and an Assigned Client
 })
 
 test('[MQTT-3.3.2-17][MQTT-3.3.2-18][MQTT-3.3.4-3] paho MQTTv5 to paho MQTTv5: every PUBLISH property arrives, user properties in order, with the Subscription Identifier', async ({ broker }) => {
-  const { paho: subscriber } = await PahoV5.connect(broker, { client_id: 'paho-sub' })
-  assert.equal(await subscriber.subscribe('paho5/+/data', { qos: 2, properties: { SubscriptionIdentifier: 17 } }), [2])
-  const { paho: publisher } = await PahoV5.connect(broker, { client_id: 'paho-pub' })
+  const subscriber = await Paho.connect(broker, { protocol: '5', clientId: 'paho-sub' })
+  assert.equal(await subscriber.subscribe('paho5/+/data', 2, { properties: { SubscriptionIdentifier: 17 } }), [2])
+  const publisher = await Paho.connect(broker, { protocol: '5', clientId: 'paho-pub' })
   const userProperties = [['b', '1'], ['a', '2'], ['b', '3'], ['c', 'ü']]
   await publisher.publish('paho5/x/data', 'payload', 2, {
-    PayloadFormatIndicator: 1,
-    ContentType: 'text/plain',
-    ResponseTopic: 'paho5/replies',
-    CorrelationData: 'corr-1',
-    MessageExpiryInterval: 120,
-    UserProperty: userProperties
+    properties: {
+      PayloadFormatIndicator: 1,
+      ContentType: 'text/plain',
+      ResponseTopic: 'paho5/replies',
+      CorrelationData: 'corr-1',
+      MessageExpiryInterval: 120,
+      UserProperty: userProperties
+    }
   })
   const message = await subscriber.message('paho5/x/data')
   assert.is(message.payload, 'payload')
   assert.is(message.qos, 2)
-  const properties = message.properties
+  const properties = message.properties ?? {}
   assert.equal(properties.UserProperty, userProperties)
   assert.is(properties.PayloadFormatIndicator, 1)
   assert.is(properties.ContentType, 'text/plain')
@@ -156,11 +69,11 @@ test('[MQTT-3.3.2-17][MQTT-3.3.2-18][MQTT-3.3.4-3] paho MQTTv5 to paho MQTTv5: e
 })
 
 test('[MQTT-3.8.3-3] paho MQTTv5 with No Local does not get its own messages; Retain Handling 2 gets no retained message', async ({ broker }) => {
-  const { paho } = await PahoV5.connect(broker, { client_id: 'paho-nl' })
+  const paho = await Paho.connect(broker, { protocol: '5', clientId: 'paho-nl' })
   const publisher = await connectClient(broker.url, { protocolVersion: 5 })
   await publisher.publishAsync('paho5/retained', 'retained', { qos: 1, retain: true })
-  await paho.subscribe('paho5/retained', { retain_handling: 2 })
-  await paho.subscribe('paho5/nl', { no_local: true })
+  await paho.subscribe('paho5/retained', 1, { retainHandling: 2 })
+  await paho.subscribe('paho5/nl', 1, { noLocal: true })
   await paho.publish('paho5/nl', 'own', 1)
   await publisher.publishAsync('paho5/nl', 'other', { qos: 1 })
   await paho.message('paho5/nl')
@@ -169,26 +82,28 @@ test('[MQTT-3.8.3-3] paho MQTTv5 with No Local does not get its own messages; Re
 })
 
 test('[MQTT-3.1.2-23] paho MQTTv5 with Session Expiry Interval 60 and Clean Start 0 gets session present and the message queued while it was away', async ({ broker }) => {
-  const first = await PahoV5.connect(broker, { client_id: 'paho-persist', clean_start: false, properties: { SessionExpiryInterval: 60 } })
-  assert.is(first.connack.session_present, false)
-  await first.paho.subscribe('paho5/queued')
-  await first.paho.disconnect()
+  const persistent = { protocol: '5', clientId: 'paho-persist', clean: false, properties: { SessionExpiryInterval: 60 } } as const
+  const first = await Paho.start(broker)
+  assert.is((await first.connect(persistent)).sessionPresent, false)
+  await first.subscribe('paho5/queued', 1)
+  await first.disconnect()
   await eventually(() => broker.broker.sessions.get('paho-persist')?.online === false, 'the session to go offline')
   const publisher = await connectClient(broker.url, { protocolVersion: 5 })
   await publisher.publishAsync('paho5/queued', 'while away', { qos: 1, properties: { userProperties: { k: 'v' } } })
-  const second = await PahoV5.connect(broker, { client_id: 'paho-persist', clean_start: false, properties: { SessionExpiryInterval: 60 } })
-  assert.is(second.connack.session_present, true)
-  const message = await second.paho.message('paho5/queued')
+  const second = await Paho.start(broker)
+  assert.is((await second.connect(persistent)).sessionPresent, true)
+  const message = await second.message('paho5/queued')
   assert.is(message.payload, 'while away')
-  assert.equal(message.properties.UserProperty, [['k', 'v']])
+  assert.equal(message.properties?.UserProperty, [['k', 'v']])
 })
 
 test('[MQTT-3.1.3-10][MQTT-3.1.2-8] paho MQTTv5 will with Will Delay Interval 1 s: published with its properties about 1 s after the connection drops', async ({ broker }) => {
-  const { paho: watcher } = await PahoV5.connect(broker, { client_id: 'paho-will-watcher' })
-  await watcher.subscribe('paho5/wills/#')
-  const { paho } = await PahoV5.connect(broker, {
-    client_id: 'paho-will',
-    clean_start: false,
+  const watcher = await Paho.connect(broker, { protocol: '5', clientId: 'paho-will-watcher' })
+  await watcher.subscribe('paho5/wills/#', 1)
+  const paho = await Paho.connect(broker, {
+    protocol: '5',
+    clientId: 'paho-will',
+    clean: false,
     properties: { SessionExpiryInterval: 60 },
     will: { topic: 'paho5/wills/gone', payload: 'bye', qos: 1, properties: { WillDelayInterval: 1, ContentType: 'text/plain', UserProperty: [['z', '1'], ['y', '2'], ['z', '3']] } }
   })
@@ -198,24 +113,24 @@ test('[MQTT-3.1.3-10][MQTT-3.1.2-8] paho MQTTv5 will with Will Delay Interval 1 
   const after = Date.now() - dropped
   assert.ok(after >= 900, `published ${after}ms after the drop`)
   assert.is(will.payload, 'bye')
-  assert.is(will.properties.ContentType, 'text/plain')
-  assert.equal(will.properties.UserProperty, [['z', '1'], ['y', '2'], ['z', '3']])
+  assert.is(will.properties?.ContentType, 'text/plain')
+  assert.equal(will.properties?.UserProperty, [['z', '1'], ['y', '2'], ['z', '3']])
 })
 
 test('paho MQTTv5 DISCONNECT 0x04 publishes the will; DISCONNECT 0x00 does not', async ({ broker }) => {
   const watcher = await openV5(broker, { clientId: 'will-watcher' })
   await watcher.client.subscribeAsync('paho5/wills/#', { qos: 1 })
-  const asking = await PahoV5.connect(broker, { client_id: 'paho-asks', will: { topic: 'paho5/wills/asked', payload: 'asked for' } })
-  const polite = await PahoV5.connect(broker, { client_id: 'paho-polite', will: { topic: 'paho5/wills/polite', payload: 'must not appear' } })
-  await polite.paho.disconnect(0)
-  await asking.paho.disconnect(4)
+  const asking = await Paho.connect(broker, { protocol: '5', clientId: 'paho-asks', will: { topic: 'paho5/wills/asked', payload: 'asked for' } })
+  const polite = await Paho.connect(broker, { protocol: '5', clientId: 'paho-polite', will: { topic: 'paho5/wills/polite', payload: 'must not appear' } })
+  await polite.disconnect(0)
+  await asking.disconnect(4)
   await eventually(() => watcher.received.length === 1, 'the will asked for')
   await quietFor(300)
   assert.equal(watcher.received.map(message => message.topic), ['paho5/wills/asked'])
 })
 
 test('[MQTT-3.1.4-3] paho MQTTv5 is told DISCONNECT 0x8E (Session taken over) when another connection takes its client id', async ({ broker }) => {
-  const { paho } = await PahoV5.connect(broker, { client_id: 'paho-twin' })
+  const paho = await Paho.connect(broker, { protocol: '5', clientId: 'paho-twin' })
   await openV5(broker, { clientId: 'paho-twin' })
   const disconnected = await paho.disconnected()
   assert.is(disconnected.rc, 0x8e)

@@ -1,17 +1,17 @@
-import { fileURLToPath } from 'node:url'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { closeListenerBrokers, startListenerBroker } from '../helpers/listener-broker.js'
 import { closeAllClients, collect, connectClient, eventually } from '../helpers/mqtt-clients.js'
+import { Paho } from '../helpers/paho.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
-import { killAll, spawnTracked, type TrackedProcess } from '../helpers/processes.js'
+import { killAll } from '../helpers/processes.js'
 import { makeTestCertificates, type TestCertificates } from '../helpers/test-certificates.js'
 
 /**
- * Interoperability with Eclipse Paho's Python client (paho-mqtt 1.6.1 from Debian, importable
- * only by /usr/bin/python3). test/fixtures/paho_client.py is one Paho client per process,
- * driven by JSON commands on stdin and reporting JSON events on stdout; over plain TCP, or
- * over TLS (Python's ssl module through Paho's tls_set) with certificates of a throwaway CA.
+ * Interoperability with Eclipse Paho's Python client (paho-mqtt 1.6.1 from Debian) at MQTT 3.1
+ * and 3.1.1, one Paho client per process (test/helpers/paho.ts); over plain TCP, or over TLS
+ * (Python's ssl module through Paho's tls_set) with certificates of a throwaway CA.
+ * Paho at MQTT 5 is in mqtt5-interop.test.ts.
  */
 
 const test = suite<{ broker: TestBroker, pki: TestCertificates }>('third-party: paho-mqtt (Python)')
@@ -26,163 +26,7 @@ test.after.each(async context => {
   await closeListenerBrokers()
 })
 
-const PYTHON = '/usr/bin/python3'
-const FIXTURE = fileURLToPath(new URL('../fixtures/paho_client.py', import.meta.url))
 const TIMEOUT_MS = 10_000
-
-type Protocol = '3.1' | '3.1.1'
-
-interface PahoEvent {
-  readonly event: string
-  readonly [field: string]: unknown
-}
-
-interface PahoMessage {
-  readonly topic: string
-  readonly payload: string
-  readonly size: number
-  readonly qos: number
-  readonly retain: boolean
-  readonly dup: boolean
-}
-
-/** Where a Paho client connects: a plain TCP port, or a TLS one with what Paho trusts and presents there. */
-interface PahoEndpoint {
-  readonly port: number
-  /** Connect over TLS; without `cafile` Paho trusts only the system's CA certificates. */
-  readonly tls?: { readonly cafile?: string, readonly cert?: string, readonly key?: string }
-}
-
-function tlsArguments (tls: PahoEndpoint['tls']): string[] {
-  if (tls === undefined) return []
-  return [
-    '--tls',
-    ...(tls.cafile === undefined ? [] : ['--cafile', tls.cafile]),
-    ...(tls.cert === undefined ? [] : ['--cert', tls.cert]),
-    ...(tls.key === undefined ? [] : ['--key', tls.key])
-  ]
-}
-
-interface ConnectOptions {
-  readonly clientId?: string
-  readonly clean?: boolean
-  readonly protocol?: Protocol
-  readonly will?: { readonly topic: string, readonly payload: string, readonly qos: number, readonly retain: boolean }
-}
-
-/** The test's side of one paho_client.py process. */
-class Paho {
-  private constructor (readonly process: TrackedProcess) {}
-
-  static async start (endpoint: PahoEndpoint): Promise<Paho> {
-    const child = spawnTracked(PYTHON, ['-u', FIXTURE, '127.0.0.1', String(endpoint.port), ...tlsArguments(endpoint.tls)], { stdin: true, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } })
-    const paho = new Paho(child)
-    await paho.next(event => event.event === 'ready', 0, 'ready')
-    return paho
-  }
-
-  /** Starts a client and connects it; resolves with its CONNACK. */
-  static async connect (endpoint: PahoEndpoint, options: ConnectOptions = {}): Promise<Paho> {
-    const paho = await Paho.start(endpoint)
-    await paho.connect(options)
-    return paho
-  }
-
-  get events (): PahoEvent[] {
-    return this.process.lines.map(line => JSON.parse(line) as PahoEvent)
-  }
-
-  get messages (): PahoMessage[] {
-    return this.events.filter(event => event.event === 'message') as unknown as PahoMessage[]
-  }
-
-  async connect (options: ConnectOptions = {}): Promise<{ rc: number, sessionPresent: boolean }> {
-    const from = this.send({
-      op: 'connect',
-      client_id: options.clientId ?? '',
-      clean_session: options.clean ?? true,
-      protocol: options.protocol ?? '3.1.1',
-      ...(options.will === undefined ? {} : { will: options.will })
-    })
-    const connack = await this.next(event => event.event === 'connack', from, 'CONNACK')
-    assert.is(connack.rc, 0, 'connection accepted')
-    return { rc: Number(connack.rc), sessionPresent: connack.session_present === true }
-  }
-
-  /**
-   * A CONNECT that must not get through: resolves with what Paho reported instead of a
-   * CONNACK (an error from connect(), such as a failed TLS handshake, or a lost connection).
-   */
-  async connectRefused (options: ConnectOptions = {}): Promise<PahoEvent> {
-    const from = this.send({ op: 'connect', client_id: options.clientId ?? '', clean_session: true, protocol: options.protocol ?? '3.1.1' })
-    const outcome = await this.process.waitFor(() => this.events.slice(from).find(event => ['connack', 'error', 'disconnected'].includes(event.event)), 'the refusal', TIMEOUT_MS)
-    assert.is.not(outcome.event, 'connack', `no CONNACK expected, got ${JSON.stringify(outcome)}`)
-    return outcome
-  }
-
-  /** SUBSCRIBE and its SUBACK; resolves with the granted QoS. */
-  async subscribe (topic: string, qos: number): Promise<number[]> {
-    const mid = await this.sent({ op: 'subscribe', topic, qos })
-    const suback = await this.next(event => event.event === 'suback' && event.mid === mid.mid, mid.from, 'SUBACK')
-    return suback.granted as number[]
-  }
-
-  async unsubscribe (topic: string): Promise<void> {
-    const mid = await this.sent({ op: 'unsubscribe', topic })
-    await this.next(event => event.event === 'unsuback' && event.mid === mid.mid, mid.from, 'UNSUBACK')
-  }
-
-  /** PUBLISH, resolved once Paho reports it done: sent (QoS 0), PUBACK (1) or PUBCOMP (2). */
-  async publish (topic: string, payload: string, qos: number, retain = false): Promise<void> {
-    const mid = await this.sent({ op: 'publish', topic, payload, qos, retain })
-    await this.next(event => event.event === 'published' && event.mid === mid.mid, mid.from, `completion of PUBLISH ${topic}`)
-  }
-
-  async disconnect (): Promise<void> {
-    const from = this.send({ op: 'disconnect' })
-    await this.next(event => event.event === 'disconnected', from, 'on_disconnect')
-  }
-
-  /** Closes the socket under Paho: the broker sees the network connection lost, no DISCONNECT. */
-  async drop (): Promise<void> {
-    const from = this.send({ op: 'drop' })
-    await this.next(event => event.event === 'dropped', from, 'the dropped socket')
-  }
-
-  async message (topic: string): Promise<PahoMessage> {
-    return await this.process.waitFor(() => this.messages.find(message => message.topic === topic), `a message on ${topic}`, TIMEOUT_MS)
-  }
-
-  async exit (): Promise<void> {
-    this.send({ op: 'exit' })
-    const exit = await this.process.waitForExit(TIMEOUT_MS)
-    assert.is(exit.code, 0, `paho_client.py exited with ${exit.code ?? exit.signal}\n${this.process.output()}`)
-  }
-
-  /** Writes a command; returns how many events there were before it, where its answers start. */
-  private send (command: Record<string, unknown>): number {
-    const from = this.events.length
-    this.process.write(JSON.stringify(command))
-    return from
-  }
-
-  private async sent (command: Record<string, unknown>): Promise<{ mid: unknown, from: number }> {
-    const from = this.send(command)
-    const sent = await this.next(event => event.event === 'sent' && event.op === command.op, from, `${String(command.op)} to be sent`)
-    assert.is(sent.rc, 0, `${String(command.op)} queued by paho`)
-    return { mid: sent.mid, from }
-  }
-
-  /** The first event after `from` matching `predicate`; fails at once on an error event. */
-  private async next (predicate: (event: PahoEvent) => boolean, from: number, what: string): Promise<PahoEvent> {
-    return await this.process.waitFor(() => {
-      const events = this.events.slice(from)
-      const error = events.find(event => event.event === 'error')
-      if (error !== undefined) throw new Error(`paho_client.py: ${String(error.message)}\n${this.process.output()}`)
-      return events.find(predicate)
-    }, what, TIMEOUT_MS)
-  }
-}
 
 for (const protocol of ['3.1', '3.1.1'] as const) {
   for (const qos of [0, 1, 2]) {
@@ -215,13 +59,13 @@ test('[MQTT-3.8.4-6] Paho receives the lower of the published QoS and its grante
 
 test('[MQTT-3.3.1-6][MQTT-3.3.1-8][MQTT-3.3.1-10] a retained message reaches later Paho subscribers flagged retained until an empty one clears it', async ({ broker }) => {
   const publisher = await Paho.connect(broker)
-  await publisher.publish('paho/retained/lamp', 'on', 1, true)
+  await publisher.publish('paho/retained/lamp', 'on', 1, { retain: true })
 
   const later = await Paho.connect(broker, { protocol: '3.1' })
   await later.subscribe('paho/retained/+', 1)
   assert.equal(await later.message('paho/retained/lamp'), { event: 'message', topic: 'paho/retained/lamp', payload: 'on', size: 2, qos: 1, retain: true, dup: false })
 
-  await publisher.publish('paho/retained/lamp', '', 1, true)
+  await publisher.publish('paho/retained/lamp', '', 1, { retain: true })
   // Forwarded to the existing subscription as an ordinary, non-retained message [MQTT-3.3.1-9].
   await later.process.waitFor(() => later.messages.find(message => message.size === 0), 'the empty message', TIMEOUT_MS)
   assert.equal(later.messages.map(message => [message.payload, message.retain]), [['on', true], ['', false]])
