@@ -147,7 +147,7 @@ test('refusals exit non-zero and change nothing: empty or multi-line password, b
   const broken = path(dir)
   writeFileSync(broken, '# users\ncarol:hunter2\n')
   const refused = await passwd([broken, 'alice'], 'pw')
-  assert.equal(refused, { code: 2, message: `${broken}:2: user "carol": the password is not hashed, or not in a form Mosquitto writes (hash it with "troupe passwd" or "mosquitto_passwd -U"); expected $7$<iterations>$<base64 salt>$<base64 hash> or $6$<base64 salt>$<base64 hash>; fix or remove that line first` })
+  assert.equal(refused, { code: 2, message: `${broken}:2: user "carol": the password is not hashed, or not in a form Mosquitto writes (hash it with "troupe passwd" or "mosquitto_passwd -U"); expected $7$<iterations>$<base64 salt>$<base64 hash>, $6$<base64 salt>$<base64 hash> or $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>; fix or remove that line first` })
   assert.not.ok(refused.message.includes('hunter2'))
   assert.is((await passwdCommand(['-D', broken, 'carol'])).code, 2, 'not even a delete edits a broken file')
   assert.is(readFileSync(broken, 'utf8'), '# users\ncarol:hunter2\n')
