@@ -38,6 +38,12 @@ import { serverDisconnectFor } from './server-disconnect.js'
 /** CONNACK with return code 1, as MQTT 3.1/3.1.1 encode it, for a client whose level the parser refused. */
 const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01])
 
+// mqtt-packet otherwise builds a cache of 65,536 two-byte Buffers (6 MB) on its first generate:
+// a 0.1 s stall at the first client's CONNACK, then scavenges of 15-20 ms copying the cache
+// just as traffic starts (`node --trace-gc`). Without it a packet id in a control packet costs
+// one small allocation.
+mqttPacket.writeToStream.cacheNumbers = false
+
 /** How long a closing socket may take to flush and be closed by the client before it is destroyed. */
 const CLOSE_GRACE_MS = 1000
 
