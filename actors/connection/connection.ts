@@ -27,7 +27,7 @@ import { PacketReader } from './packet-reader.js'
 import { AuthConversation } from './auth-conversation.js'
 import { disconnectReasonCode } from './auth-methods/auth-method.js'
 import { StoreError } from '../../persistence/store.js'
-import { acknowledgement, type Acknowledgement } from './protocol/acknowledgement.js'
+import { acknowledgement, encodeAcknowledgement, isAcknowledgement, type Acknowledgement } from './protocol/acknowledgement.js'
 import type { ProtocolCapabilities } from './protocol/protocol-version.js'
 import { connackCode, ReasonCode } from './protocol/reason-codes.js'
 import { TopicAliases } from './protocol/topic-aliases.js'
@@ -489,7 +489,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   }
 
   private write (packet: Packet, protocol: ProtocolCapabilities): void {
-    const bytes = mqttPacket.generate(packet, { protocolVersion: protocol.level })
+    const bytes = (isAcknowledgement(packet) ? encodeAcknowledgement(packet) : undefined) ?? mqttPacket.generate(packet, { protocolVersion: protocol.level })
     this.broker.counters.bytesSent += bytes.length
     this.outbox.write(bytes)
   }
