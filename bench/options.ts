@@ -25,6 +25,11 @@ export interface BenchOptions {
   readonly qos1Publishers: number
   readonly qos1Window: number
   readonly latencyRate: number
+  /**
+   * Warm-up of the latency scenario, in seconds: its percentiles are of the steady state, not
+   * of a Node broker's first seconds (JIT compilation, the young generation growing).
+   */
+  readonly latencyWarmupSeconds: number
   readonly connections: number
   readonly connectParallel: number
   readonly idleConnections: number
@@ -55,6 +60,7 @@ const FLAGS: Record<string, Flag> = {
   'qos1-publishers': { key: 'qos1Publishers', hint: 'N', text: 'QoS 1 publishers', defaultValue: '10' },
   'qos1-window': { key: 'qos1Window', hint: 'N', text: 'unacknowledged QoS 1 PUBLISHes each publisher keeps in flight', defaultValue: '100' },
   rate: { key: 'latencyRate', hint: 'MSGS', text: 'messages per second of the latency scenario', defaultValue: '5000' },
+  'latency-warmup': { key: 'latencyWarmupSeconds', hint: 'SECONDS', text: 'warm-up of the latency scenario at its rate, so that p50/p99 are of the steady state', defaultValue: '5' },
   connections: { key: 'connections', hint: 'N', text: 'connections opened and closed by the connect scenario', defaultValue: '2000' },
   parallel: { key: 'connectParallel', hint: 'N', text: 'connections the connect scenario has in progress at once', defaultValue: '32' },
   idle: { key: 'idleConnections', hint: 'N', text: 'idle connections of the memory scenario', defaultValue: '10000' },
@@ -135,6 +141,7 @@ export function parseOptions (argv: readonly string[]): BenchOptions | undefined
     qos1Publishers: integer('qos1-publishers', 1),
     qos1Window: integer('qos1-window', 1),
     latencyRate: integer('rate', 1),
+    latencyWarmupSeconds: number('latency-warmup', 0),
     connections: integer('connections', 1),
     connectParallel: integer('parallel', 1),
     idleConnections: integer('idle', 1),

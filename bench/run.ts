@@ -91,7 +91,7 @@ async function main (argv: readonly string[]): Promise<number> {
   console.log([
     `Run of ${started.toISOString().slice(0, 10)}, ${minutes.toFixed(1)} min: ${environment}.`,
     `MQTT ${versionName(main)}, ${options.payloadBytes}-byte payloads, ${options.rounds} rounds, ` +
-      `${options.warmupSeconds} s warm-up + ${options.seconds} s measured; QoS 0 window ${options.qos0Window === 0 ? 'none (flood)' : options.qos0Window}` +
+      `${options.warmupSeconds} s warm-up (latency ${options.latencyWarmupSeconds} s) + ${options.seconds} s measured; QoS 0 window ${options.qos0Window === 0 ? 'none (flood)' : options.qos0Window}` +
       `${options.spin ? ', spinning load' : ''}; broker on core 0, load on core 1. Median of the rounds:`,
     ...summarySection,
     ...versionSection,
@@ -113,7 +113,7 @@ async function runOnce (scenario: Scenario, { broker, version }: PlannedRun, rou
   let running: BrokerProcess | undefined
   try {
     running = await BrokerProcess.start(broker.id, broker.launch({ port, tuning: scenario.tuning, workDir, nodeArgs: options.nodeArgs }), port)
-    const limitMs = (options.warmupSeconds + options.seconds) * 1000 + RUN_SLACK_MS
+    const limitMs = (Math.max(options.warmupSeconds, options.latencyWarmupSeconds) + options.seconds) * 1000 + RUN_SLACK_MS
     // Client ids new to every run, so that no session (persistent in qos1) could carry over
     // from one run to the next; fixed width, so that every broker gets ids of the same length.
     const runId = `b${String(runNumber).padStart(4, '0')}v${version}${scenario.id}`

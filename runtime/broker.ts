@@ -262,10 +262,9 @@ export class Broker implements BrokerServices {
       stream.destroy()
       return
     }
-    const address = clientAddressOf(stream, transport)
-    const admission = this.admission.admit(address)
+    const admission = this.admission.admit(this.admission.needsAddresses ? clientAddressOf(stream, transport) : undefined)
     if (admission.kind !== 'admitted') {
-      this.limitReached(admission.refusal.limit, { address, detail: admission.refusal.detail, answered: admission.kind === 'refused' })
+      this.limitReached(admission.refusal.limit, { address: clientAddressOf(stream, transport), detail: admission.refusal.detail, answered: admission.kind === 'refused' })
       if (admission.kind === 'dropped') {
         this.counters.connectionsRefused++
         stream.destroy()

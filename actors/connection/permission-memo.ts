@@ -6,7 +6,8 @@ import type { Permission } from './authorizer.js'
  * Cleared once the packet is handled: the next packet asks afresh.
  */
 export class PermissionMemo {
-  private readonly decided = new Map<string, boolean>()
+  /** Made on the first decision to remember: most connections never have one. */
+  private decided: Map<string, boolean> | undefined
 
   /**
    * `ask()`'s answer, or the one remembered for `action` on `subject` (a topic or filter); an
@@ -14,18 +15,18 @@ export class PermissionMemo {
    * remembered: most permissions are answered at once, once per PUBLISH.
    */
   permission (action: string, subject: string, ask: () => Permission): Permission {
-    const known = this.decided.size === 0 ? undefined : this.decided.get(`${action}\0${subject}`)
+    const known = this.decided?.get(`${action}\0${subject}`)
     if (known !== undefined) return known
     const answer = ask()
     if (typeof answer === 'boolean') return answer
     return answer.then(allowed => {
-      this.decided.set(`${action}\0${subject}`, allowed)
+      (this.decided ??= new Map()).set(`${action}\0${subject}`, allowed)
       return allowed
     })
   }
 
   /** Forgets everything: the packet the decisions were for is handled. */
   clear (): void {
-    if (this.decided.size > 0) this.decided.clear()
+    this.decided = undefined
   }
 }

@@ -10,7 +10,8 @@ const TAIL_MS = 250
 
 /**
  * Latency at a fixed, moderate rate (far below saturation): one QoS 0 publisher, one
- * subscriber, send time in the payload. p50 and p99 of publish-to-receive time, in ms.
+ * subscriber, send time in the payload. p50 and p99 of publish-to-receive time, in ms, of the
+ * steady state: after --latency-warmup seconds at the rate (default 5), for every broker.
  */
 export const latency: Scenario = {
   id: 'latency',
@@ -34,7 +35,7 @@ export const latency: Scenario = {
       clients.push(publisherClient)
       const publisher = new PacedPublisher(publisherClient, encodePublish(topic, Buffer.alloc(options.payloadBytes, 0x61), 0, version), options.latencyRate)
       publisher.start()
-      await sleep(options.warmupSeconds * 1000)
+      await sleep(options.latencyWarmupSeconds * 1000)
       const sentBefore = publisher.sent
       const brokerCpuBefore = broker.cpuSeconds()
       recorder.recording = true

@@ -12,7 +12,6 @@ export interface AdmissionLimits {
 
 /** A socket the admission counts until it closes: hand it back to `release`. */
 export interface AdmissionTicket {
-  readonly address: string
   readonly admitted: boolean
   released: boolean
   readonly entry: AddressEntry | undefined
@@ -61,20 +60,26 @@ export class ConnectionAdmission {
     return this.addresses?.size ?? 0
   }
 
-  admit (address: string): Admission {
-    const entry = this.addresses?.entryFor(address, performance.now())
+  /** Whether `admit` needs the client's address: only for the per-address limits (it costs a system call). */
+  get needsAddresses (): boolean {
+    return this.addresses !== undefined
+  }
+
+  /** `address` may be left out when `needsAddresses` is false. */
+  admit (address?: string): Admission {
+    const entry = address === undefined ? undefined : this.addresses?.entryFor(address, performance.now())
     const refusal = this.refusalFor(address, entry)
     if (refusal === undefined) {
       this.open++
       if (entry !== undefined) entry.open++
-      return { kind: 'admitted', ticket: { address, admitted: true, released: false, entry } }
+      return { kind: 'admitted', ticket: { admitted: true, released: false, entry } }
     }
     if (this.refusing >= this.refusalBacklog || (entry !== undefined && entry.refusing >= this.refusalBacklogPerAddress)) {
       return { kind: 'dropped', refusal }
     }
     this.refusing++
     if (entry !== undefined) entry.refusing++
-    return { kind: 'refused', ticket: { address, admitted: false, released: false, entry }, refusal }
+    return { kind: 'refused', ticket: { admitted: false, released: false, entry }, refusal }
   }
 
   /** The socket of `ticket` closed. */
@@ -95,7 +100,7 @@ export class ConnectionAdmission {
   }
 
   /** Every attempt spends from its address's rate budget, so a client cannot retry its way past a refusal. */
-  private refusalFor (address: string, entry: AddressEntry | undefined): AdmissionRefusal | undefined {
+  private refusalFor (address: string | undefined, entry: AddressEntry | undefined): AdmissionRefusal | undefined {
     const { maxConnections, maxConnectionsPerAddress, maxConnectionRate } = this.limits
     if (entry?.bucket !== undefined && !entry.bucket.trySpend(1, performance.now())) {
       return { limit: 'max-connection-rate', reasonCode: ReasonCode.ConnectionRateExceeded, detail: `${address} opens more than max-connection-rate ${maxConnectionRate} connections a second` }
