@@ -15,10 +15,7 @@ export function brokerPerTest (test: Test<{ broker: TestBroker }>): (overrides: 
   const extraBrokers: TestBroker[] = []
   test.before.each(async context => { context.broker = await startBroker() })
   test.after.each(async context => {
-    RawClient.closeAll()
-    WireClient.closeAll()
-    await closeV5Clients()
-    await closeAllClients()
+    await closeTestClients()
     await context.broker.close()
     for (const broker of extraBrokers.splice(0)) await broker.close()
   })
@@ -27,4 +24,12 @@ export function brokerPerTest (test: Test<{ broker: TestBroker }>): (overrides: 
     extraBrokers.push(broker)
     return broker
   }
+}
+
+/** Closes every client the test helpers opened: raw and wire clients, MQTT.js at every level. */
+export async function closeTestClients (): Promise<void> {
+  RawClient.closeAll()
+  WireClient.closeAll()
+  await closeV5Clients()
+  await closeAllClients()
 }

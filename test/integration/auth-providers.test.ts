@@ -8,10 +8,11 @@ import type { IConnackPacket } from 'mqtt-packet'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { AuthProviderEntry } from '../../runtime/config/auth-providers-option.js'
-import { closeAllClients, collect, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
-import { closeV5Clients, openV5 } from '../helpers/mqtt5-clients.js'
+import { collect, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
+import { openV5 } from '../helpers/mqtt5-clients.js'
 import { RawClient } from '../helpers/raw-client.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { closeTestClients } from '../helpers/broker-per-test.js'
 
 /**
  * Auth providers with real modules on disk and a real HTTP service: the first provider that
@@ -35,9 +36,7 @@ test.before(context => {
 })
 test.after(context => { rmSync(context.dir, { recursive: true, force: true }) })
 test.after.each(async context => {
-  RawClient.closeAll()
-  await closeV5Clients()
-  await closeAllClients()
+  await closeTestClients()
   for (const broker of context.brokers.splice(0)) await broker.close()
   for (const server of context.servers.splice(0)) await new Promise(resolve => server.close(resolve))
 })

@@ -2,11 +2,12 @@ import type { ErrorWithReasonCode, MqttClient } from 'mqtt'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { connectionRefusal } from '../helpers/connection-refusal.js'
-import { closeAllClients, collect, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
-import { acceptedV5, closeV5Clients, openV5, rawSubscribe, rawV5, serverDisconnect } from '../helpers/mqtt5-clients.js'
+import { collect, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
+import { acceptedV5, openV5, rawSubscribe, rawV5, serverDisconnect } from '../helpers/mqtt5-clients.js'
 import { RawClient } from '../helpers/raw-client.js'
 import { assertStillServing } from '../helpers/still-serving.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { closeTestClients } from '../helpers/broker-per-test.js'
 
 /**
  * Limits on what one client sends: client id length, topic length and levels (PUBLISH,
@@ -17,9 +18,7 @@ import { startBroker, type TestBroker } from '../helpers/test-broker.js'
 const test = suite<{ broker?: TestBroker }>('client limits')
 
 test.after.each(async context => {
-  RawClient.closeAll()
-  await closeV5Clients()
-  await closeAllClients()
+  await closeTestClients()
   await context.broker?.close()
 })
 

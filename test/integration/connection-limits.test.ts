@@ -1,11 +1,12 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { connectionRefusal } from '../helpers/connection-refusal.js'
-import { closeAllClients, connectClient, eventually } from '../helpers/mqtt-clients.js'
-import { closeV5Clients, rawV5 } from '../helpers/mqtt5-clients.js'
+import { connectClient, eventually } from '../helpers/mqtt-clients.js'
+import { rawV5 } from '../helpers/mqtt5-clients.js'
 import { RawClient } from '../helpers/raw-client.js'
 import { assertStillServing } from '../helpers/still-serving.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { closeTestClients } from '../helpers/broker-per-test.js'
 
 /**
  * max-connections, max-connections-per-address and max-connection-rate, with real clients over
@@ -16,9 +17,7 @@ import { startBroker, type TestBroker } from '../helpers/test-broker.js'
 const test = suite<{ broker?: TestBroker }>('connection limits')
 
 test.after.each(async context => {
-  RawClient.closeAll()
-  await closeV5Clients()
-  await closeAllClients()
+  await closeTestClients()
   await context.broker?.close()
 })
 

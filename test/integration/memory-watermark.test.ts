@@ -3,10 +3,11 @@ import { setFlagsFromString } from 'node:v8'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { connectionRefusal } from '../helpers/connection-refusal.js'
-import { closeAllClients, collect, connectClient, eventually } from '../helpers/mqtt-clients.js'
-import { closeV5Clients, rawV5 } from '../helpers/mqtt5-clients.js'
+import { collect, connectClient, eventually } from '../helpers/mqtt-clients.js'
+import { rawV5 } from '../helpers/mqtt5-clients.js'
 import { RawClient } from '../helpers/raw-client.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { closeTestClients } from '../helpers/broker-per-test.js'
 
 /**
  * memory-watermark: above it the broker refuses new connections (MQTT 5 CONNACK 0x89 Server
@@ -17,9 +18,7 @@ import { startBroker, type TestBroker } from '../helpers/test-broker.js'
 const test = suite<{ broker?: TestBroker }>('memory watermark')
 
 test.after.each(async context => {
-  RawClient.closeAll()
-  await closeV5Clients()
-  await closeAllClients()
+  await closeTestClients()
   await context.broker?.close()
 })
 

@@ -1,11 +1,12 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { closeAllClients, connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
-import { closeV5Clients, openV5 } from '../helpers/mqtt5-clients.js'
+import { connectClient, eventually, quietFor } from '../helpers/mqtt-clients.js'
+import { openV5 } from '../helpers/mqtt5-clients.js'
 import { Paho } from '../helpers/paho.js'
 import { killAll, run, spawnTracked, type TrackedProcess } from '../helpers/processes.js'
 import { RawClient } from '../helpers/raw-client.js'
 import { startBroker, type TestBroker } from '../helpers/test-broker.js'
+import { closeTestClients } from '../helpers/broker-per-test.js'
 
 /**
  * MQTT 5 interoperability over real TCP: Eclipse Paho's Python client at MQTTv5
@@ -17,9 +18,7 @@ const test = suite<{ broker: TestBroker }>('mqtt5: interoperability')
 test.before.each(async context => { context.broker = await startBroker() })
 test.after.each(async context => {
   await killAll()
-  RawClient.closeAll()
-  await closeV5Clients()
-  await closeAllClients()
+  await closeTestClients()
   await context.broker.close()
 })
 
