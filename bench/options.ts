@@ -61,7 +61,7 @@ const FLAGS: Record<string, Flag> = {
   'qos1-window': { key: 'qos1Window', hint: 'N', text: 'unacknowledged QoS 1 PUBLISHes each publisher keeps in flight', defaultValue: '100' },
   rate: { key: 'latencyRate', hint: 'MSGS', text: 'messages per second of the latency scenario', defaultValue: '5000' },
   'latency-warmup': { key: 'latencyWarmupSeconds', hint: 'SECONDS', text: 'warm-up of the latency scenario at its rate, so that p50/p99 are of the steady state', defaultValue: '5' },
-  connections: { key: 'connections', hint: 'N', text: 'connections opened and closed by the connect scenario', defaultValue: '2000' },
+  connections: { key: 'connections', hint: 'N', text: 'connections the connect scenario opens and closes for each of its two measurements (after start, steady)', defaultValue: '2000' },
   parallel: { key: 'connectParallel', hint: 'N', text: 'connections the connect scenario has in progress at once', defaultValue: '32' },
   idle: { key: 'idleConnections', hint: 'N', text: 'idle connections of the memory scenario', defaultValue: '10000' },
   spin: { key: 'spin', hint: 'yes|no', text: 'keep the load process polling instead of sleeping, so brokers do not pay for waking an idle core', defaultValue: 'no' },

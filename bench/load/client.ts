@@ -8,6 +8,8 @@ export interface ClientOptions {
   readonly port: number
   readonly clientId: string
   readonly version: MqttVersion
+  /** Source address: connection churn spreads its clients over 127.0.0.0/8 (see connection-churn.ts). */
+  readonly localAddress?: string
   /** Seconds; 0 asks for no keep-alive, so idle connections need no PINGREQ. */
   readonly keepalive?: number
   /** 'clean' unless given: a persistent session is what a durable broker journals. */
@@ -30,7 +32,7 @@ export class RawClient {
 
   /** Opens a connection and resolves once CONNACK accepted it. */
   static async connect (options: ClientOptions): Promise<RawClient> {
-    const socket = connect({ port: options.port, host: '127.0.0.1', noDelay: true })
+    const socket = connect({ port: options.port, host: '127.0.0.1', noDelay: true, localAddress: options.localAddress })
     const client = new RawClient(socket, options.version)
     socket.once('connect', () => socket.write(encodeConnect(options.clientId, options.version, options.keepalive ?? 0, options.session)))
     try {
