@@ -16,7 +16,7 @@ import type { ConnectionDriver } from './connection.events.js'
 import type { ConnectionLink } from './connection-link.js'
 import { connectionMachine, type ConnectionActor } from './connection.machine.js'
 import { dispatchPacket } from './dispatch-packet.js'
-import { connackFor } from './handlers/connack.js'
+import { connackFor, encodeV3Connack } from './handlers/connack.js'
 import { inspectConnect, refuseAdmission, type AcceptedConnect, type RefusedConnect } from './handlers/connect.js'
 import type { AdmissionRefusal } from './limits/admission-refusal.js'
 import { InboundThrottle } from './limits/inbound-throttle.js'
@@ -489,7 +489,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   }
 
   private write (packet: Packet, protocol: ProtocolCapabilities): void {
-    const bytes = (isAcknowledgement(packet) ? encodeAcknowledgement(packet) : undefined) ?? mqttPacket.generate(packet, { protocolVersion: protocol.level })
+    const bytes = encodedDirectly(packet, protocol.level) ?? mqttPacket.generate(packet, { protocolVersion: protocol.level })
     this.broker.counters.bytesSent += bytes.length
     this.outbox.write(bytes)
   }
@@ -521,3 +521,9 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   }
 }
 
+/** The bytes of the packets the broker encodes itself (the frequent, fixed-shape ones), else undefined. */
+function encodedDirectly (packet: Packet, protocolLevel: number): Buffer | undefined {
+  if (isAcknowledgement(packet)) return encodeAcknowledgement(packet)
+  if (packet.cmd === 'connack') return encodeV3Connack(packet, protocolLevel)
+  return undefined
+}

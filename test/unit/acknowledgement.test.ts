@@ -2,6 +2,7 @@ import mqttPacket from 'mqtt-packet'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { acknowledgement, encodeAcknowledgement } from '../../actors/connection/protocol/acknowledgement.js'
+import { encodeV3Connack } from '../../actors/connection/handlers/connack.js'
 import { capabilitiesFor } from '../../actors/connection/protocol/protocol-version.js'
 
 /** The acknowledgements the broker encodes itself are byte for byte what mqtt-packet writes. */
@@ -34,6 +35,21 @@ test('MQTT 5: Success in the short form, other reason codes with their byte, as 
 
 test('an acknowledgement with properties is left to mqtt-packet', () => {
   assert.is(encodeAcknowledgement({ cmd: 'puback', messageId: 1, reasonCode: 0x87, properties: { reasonString: 'no' } }), undefined)
+})
+
+test('MQTT 3.1 and 3.1.1 CONNACK: session present and every return code, as mqtt-packet writes them', () => {
+  for (const level of [3, 4] as const) {
+    for (const sessionPresent of [false, true]) {
+      for (const returnCode of [0, 1, 2, 3, 4, 5]) {
+        const connack = { cmd: 'connack', sessionPresent, returnCode } as const
+        assert.equal(encodeV3Connack(connack, level), mqttPacket.generate(connack, { protocolVersion: level }), `level ${level}, session present ${sessionPresent}, code ${returnCode}`)
+      }
+    }
+  }
+})
+
+test('an MQTT 5 CONNACK is left to mqtt-packet', () => {
+  assert.is(encodeV3Connack({ cmd: 'connack', sessionPresent: false, reasonCode: 0 }, 5), undefined)
 })
 
 test.run()

@@ -30,3 +30,13 @@ export function connackFor (connect: AcceptedConnect, sessionPresent: boolean, s
   packet.properties = properties
   return packet
 }
+
+/**
+ * The four bytes of an MQTT 3.1 or 3.1.1 CONNACK, written here rather than by mqtt-packet's
+ * generic encoder, whose path is long for one packet per connection: connect-rate profiles
+ * showed it. Undefined for MQTT 5, whose CONNACK carries properties: mqtt-packet encodes it.
+ */
+export function encodeV3Connack (packet: IConnackPacket, protocolLevel: number): Buffer | undefined {
+  if (protocolLevel >= 5 || packet.properties !== undefined) return undefined
+  return Buffer.from([0x20, 0x02, packet.sessionPresent ? 1 : 0, packet.returnCode ?? 0])
+}
