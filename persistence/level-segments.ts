@@ -1,5 +1,5 @@
 import { damaged } from './record-envelope.js'
-import { decodeSessionMessage, encodeSessionMessage } from './record-encoding.js'
+import { decodeSessionMessage, layoutSessionMessage, writeSessionMessage, type SessionMessageLayout } from './record-encoding.js'
 import type { SessionMessageRecord, StoredMessageState } from './store.js'
 
 /**
@@ -109,7 +109,10 @@ export class ClientSegments {
   }
 
   private forget (seq: number): void {
-    this.recordIn.get(seq)?.records.delete(seq)
+    const recordSegment = this.recordIn.get(seq)
+    // A state is only ever kept for a message whose record is held: nothing else to look up.
+    if (recordSegment === undefined) return
+    recordSegment.records.delete(seq)
     this.recordIn.delete(seq)
     this.stateIn.get(seq)?.states.delete(seq)
     this.stateIn.delete(seq)
@@ -129,28 +132,49 @@ const STATE_ENTRY = 1
  * [u16 packet id][u8 state], then [u32 tombstones]([u64 seq])*.
  */
 export function encodeSegment (entries: readonly SegmentEntry[], tombstones: readonly number[]): Buffer {
-  const records = entries.map(entry => entry.kind === 'record' ? encodeSessionMessage(entry.record) : undefined)
+  const layouts: Array<SessionMessageLayout | undefined> = new Array(entries.length)
   let size = 1 + LENGTH_BYTES + LENGTH_BYTES + tombstones.length * SEQ_BYTES
-  for (const record of records) size += 1 + SEQ_BYTES + (record === undefined ? 3 : LENGTH_BYTES + record.length)
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!
+    if (entry.kind === 'record') {
+      const layout = layoutSessionMessage(entry.record)
+      layouts[i] = layout
+      size += 1 + SEQ_BYTES + LENGTH_BYTES + layout.size
+    } else {
+      size += 1 + SEQ_BYTES + 3
+    }
+  }
   const value = Buffer.allocUnsafe(size)
   value[0] = SEGMENT_FORMAT_VERSION
   let at = value.writeUInt32BE(entries.length, 1)
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!
-    const record = records[i]
-    value[at++] = record === undefined ? STATE_ENTRY : RECORD_ENTRY
-    at = value.writeBigUInt64BE(BigInt(seqOf(entry)), at)
-    if (record !== undefined) {
-      at = value.writeUInt32BE(record.length, at)
-      at += record.copy(value, at)
-    } else if (entry.kind === 'state') {
+    if (entry.kind === 'record') {
+      const layout = layouts[i]!
+      value[at] = RECORD_ENTRY
+      at = writeSeq(value, entry.record.seq, at + 1)
+      at = value.writeUInt32BE(layout.size, at)
+      at = writeSessionMessage(entry.record, layout, value, at)
+    } else {
+      value[at] = STATE_ENTRY
+      at = writeSeq(value, entry.seq, at + 1)
       at = value.writeUInt16BE(entry.packetId, at)
       value[at++] = STATES.indexOf(entry.state)
     }
   }
   at = value.writeUInt32BE(tombstones.length, at)
-  for (const seq of tombstones) at = value.writeBigUInt64BE(BigInt(seq), at)
+  for (const seq of tombstones) at = writeSeq(value, seq, at)
   return value
+}
+
+/** A seq as a u64, in two u32 halves: seqs are safe integers, and BigInt costs an allocation each. */
+function writeSeq (target: Buffer, seq: number, at: number): number {
+  target.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), at)
+  return target.writeUInt32BE(seq % 0x1_0000_0000, at + 4)
+}
+
+function readSeq (source: Buffer, at: number): number {
+  return source.readUInt32BE(at) * 0x1_0000_0000 + source.readUInt32BE(at + 4)
 }
 
 interface SegmentVisitor {
@@ -171,7 +195,7 @@ function walkSegment (key: string, value: Buffer, visit: SegmentVisitor): number
   for (let i = 0; i < entryCount; i++) {
     need(1 + SEQ_BYTES, `entry ${i}`)
     const kind = value[at]
-    const seq = Number(value.readBigUInt64BE(at + 1))
+    const seq = readSeq(value, at + 1)
     at += 1 + SEQ_BYTES
     if (kind === RECORD_ENTRY) {
       need(LENGTH_BYTES, `entry ${i}`)
@@ -195,7 +219,7 @@ function walkSegment (key: string, value: Buffer, visit: SegmentVisitor): number
   at += LENGTH_BYTES
   need(tombstoneCount * SEQ_BYTES, 'its tombstones')
   const tombstones: number[] = []
-  for (let i = 0; i < tombstoneCount; i++, at += SEQ_BYTES) tombstones.push(Number(value.readBigUInt64BE(at)))
+  for (let i = 0; i < tombstoneCount; i++, at += SEQ_BYTES) tombstones.push(readSeq(value, at))
   if (at !== value.length) throw damaged(key, `it has ${value.length - at} bytes after its last tombstone`)
   return tombstones
 }

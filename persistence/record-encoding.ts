@@ -143,32 +143,52 @@ const SESSION_MESSAGE_FORMAT = 2
 const HAS_ORIGIN = 0x40
 const WAS_SENT = 0x80
 
-export function encodeSessionMessage (record: SessionMessageRecord): Buffer {
+/** What writing a session message needs worked out first: its size, and its rare JSON part. */
+export interface SessionMessageLayout {
+  readonly size: number
+  readonly rest: Buffer | undefined
+}
+
+export function layoutSessionMessage (record: SessionMessageRecord): SessionMessageLayout {
   const { message } = record
-  const topic = Buffer.byteLength(message.topic)
-  const origin = message.origin === undefined ? -1 : Buffer.byteLength(message.origin)
-  const sent = record.packetId !== undefined && record.state !== undefined
   const hasRest = message.properties !== undefined || record.subscriptionIds !== undefined || record.sharedGroup !== undefined
   const rest = hasRest ? sessionMessageRest(record) : undefined
-  const size = 2 + 8 + 2 + topic + (origin >= 0 ? 2 + origin : 0) + (sent ? 3 : 0) + 4 + message.payload.length + (rest?.length ?? 0)
-  const value = Buffer.allocUnsafe(size)
-  value[0] = SESSION_MESSAGE_FORMAT
-  value[1] = record.qos | (record.retain ? 4 : 0) | (message.qos << 3) | (message.retain ? 0x20 : 0) | (origin >= 0 ? HAS_ORIGIN : 0) | (sent ? WAS_SENT : 0)
-  let at = value.writeDoubleBE(message.receivedAt, 2)
-  at = value.writeUInt16BE(topic, at)
-  at += value.write(message.topic, at)
-  if (origin >= 0) {
-    at = value.writeUInt16BE(origin, at)
-    at += value.write(message.origin!, at)
-  }
+  const size = 2 + 8 + 2 + Buffer.byteLength(message.topic) + (message.origin === undefined ? 0 : 2 + Buffer.byteLength(message.origin)) +
+    (isSent(record) ? 3 : 0) + 4 + message.payload.length + (rest?.length ?? 0)
+  return { size, rest }
+}
+
+/**
+ * Writes a session message into `target` at `at`, where `layout.size` bytes are free, and
+ * returns the offset after it: a segment's records are written in place, not copied in.
+ */
+export function writeSessionMessage (record: SessionMessageRecord, layout: SessionMessageLayout, target: Buffer, at: number): number {
+  const { message } = record
+  const sent = isSent(record)
+  target[at] = SESSION_MESSAGE_FORMAT
+  target[at + 1] = record.qos | (record.retain ? 4 : 0) | (message.qos << 3) | (message.retain ? 0x20 : 0) | (message.origin !== undefined ? HAS_ORIGIN : 0) | (sent ? WAS_SENT : 0)
+  at = target.writeDoubleBE(message.receivedAt, at + 2)
+  at = writeShortString(target, message.topic, at)
+  if (message.origin !== undefined) at = writeShortString(target, message.origin, at)
   if (sent) {
-    at = value.writeUInt16BE(record.packetId!, at)
-    value[at++] = MESSAGE_STATES.indexOf(record.state!)
+    at = target.writeUInt16BE(record.packetId!, at)
+    target[at++] = MESSAGE_STATES.indexOf(record.state!)
   }
-  at = value.writeUInt32BE(message.payload.length, at)
-  at += message.payload.copy(value, at)
-  rest?.copy(value, at)
-  return value
+  at = target.writeUInt32BE(message.payload.length, at)
+  at += message.payload.copy(target, at)
+  if (layout.rest !== undefined) at += layout.rest.copy(target, at)
+  return at
+}
+
+function isSent (record: SessionMessageRecord): boolean {
+  return record.packetId !== undefined && record.state !== undefined
+}
+
+/** [u16 length][UTF-8 bytes]: the text goes first, then its length in front of it. */
+function writeShortString (target: Buffer, text: string, at: number): number {
+  const length = target.write(text, at + 2)
+  target.writeUInt16BE(length, at)
+  return at + 2 + length
 }
 
 /** What few messages have, in the JSON envelope every other record uses. */
