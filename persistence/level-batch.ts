@@ -1,5 +1,5 @@
 import { releaseKey, releaseRange, retainedKey, segmentKey, sessionKey, type KeyRange } from './level-keys.js'
-import { ClientSegments, encodeSegment, seqOf, type SegmentEntry } from './level-segments.js'
+import { ClientSegments, encodeSegment, type SegmentEntry } from './level-segments.js'
 import { encodeRelease, encodeRetained, encodeSession } from './record-encoding.js'
 import { StoreError, type StoreOperation } from './store.js'
 
@@ -104,8 +104,12 @@ export async function toLevelBatch (operations: readonly StoreOperation[], listK
     const client = segmentsOf(clientId)
     const entries = [...segment.entries.values()]
     const tombstones = [...segment.tombstones]
-    const records = entries.filter(entry => entry.kind === 'record').map(seqOf)
-    const states = entries.filter(entry => entry.kind === 'state').map(seqOf)
+    const records: number[] = []
+    const states: number[] = []
+    for (const entry of entries) {
+      if (entry.kind === 'record') records.push(entry.record.seq)
+      else states.push(entry.seq)
+    }
     const number = client.written(records, states, tombstones)
     if (number !== undefined) put(segmentKey(clientId, number), encodeSegment(entries, tombstones))
     for (const released of client.releasable()) del(segmentKey(clientId, released))

@@ -26,21 +26,19 @@ export type SegmentEntry =
   | { readonly kind: 'record', readonly record: SessionMessageRecord }
   | { readonly kind: 'state', readonly seq: number, readonly packetId: number, readonly state: StoredMessageState }
 
-export const seqOf = (entry: SegmentEntry): number => entry.kind === 'record' ? entry.record.seq : entry.seq
 
 interface Segment {
   readonly number: number
-  /** Seqs whose current record is here. */
-  readonly records: Set<number>
-  /** Seqs whose current state is here (their record lies in an older segment). */
-  readonly states: Set<number>
+  /** How many messages have their current record here (recordIn says which). */
+  records: number
+  /** How many messages have their current state here, their record lying in an older segment. */
+  states: number
 }
 
 /** Where one client's segments stand: what each holds that is still current. */
 export class ClientSegments {
   /** Oldest first. */
   private readonly alive: Segment[] = []
-  private readonly byNumber = new Map<number, Segment>()
   /** The segment holding the current record, and the one holding the current state, of each message held. */
   private readonly recordIn = new Map<number, Segment>()
   private readonly stateIn = new Map<number, Segment>()
@@ -63,9 +61,8 @@ export class ClientSegments {
   /** Segment numbers that can go now: a prefix of the client's segments with nothing current. */
   releasable (): number[] {
     const numbers: number[] = []
-    while (this.alive.length > 0 && this.alive[0]!.records.size === 0 && this.alive[0]!.states.size === 0) {
+    while (this.alive.length > 0 && this.alive[0]!.records === 0 && this.alive[0]!.states === 0) {
       const segment = this.alive.shift()!
-      this.byNumber.delete(segment.number)
       numbers.push(segment.number)
     }
     return numbers
@@ -79,7 +76,6 @@ export class ClientSegments {
   /** Forgets every segment (a session.delete removes them); numbers keep counting up. */
   clear (): void {
     this.alive.length = 0
-    this.byNumber.clear()
     this.recordIn.clear()
     this.stateIn.clear()
   }
@@ -90,19 +86,19 @@ export class ClientSegments {
   }
 
   private add (number: number, records: readonly number[], states: readonly number[], tombstones: readonly number[]): void {
-    const segment: Segment = { number, records: new Set(), states: new Set() }
+    const segment: Segment = { number, records: 0, states: 0 }
     this.alive.push(segment)
-    this.byNumber.set(number, segment)
     for (const seq of records) {
       this.forget(seq)
-      segment.records.add(seq)
+      segment.records++
       this.recordIn.set(seq, segment)
     }
     for (const seq of states) {
       // A state for a message not held (read back after its tombstone) means nothing.
       if (!this.recordIn.has(seq)) continue
-      this.stateIn.get(seq)?.states.delete(seq)
-      segment.states.add(seq)
+      const previous = this.stateIn.get(seq)
+      if (previous !== undefined) previous.states--
+      segment.states++
       this.stateIn.set(seq, segment)
     }
     for (const seq of tombstones) this.forget(seq)
@@ -112,9 +108,11 @@ export class ClientSegments {
     const recordSegment = this.recordIn.get(seq)
     // A state is only ever kept for a message whose record is held: nothing else to look up.
     if (recordSegment === undefined) return
-    recordSegment.records.delete(seq)
+    recordSegment.records--
     this.recordIn.delete(seq)
-    this.stateIn.get(seq)?.states.delete(seq)
+    const stateSegment = this.stateIn.get(seq)
+    if (stateSegment === undefined) return
+    stateSegment.states--
     this.stateIn.delete(seq)
   }
 }
