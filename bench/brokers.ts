@@ -89,6 +89,8 @@ function troupe (id: string, label: string, extraArgs: (context: LaunchContext) 
         '--host', '127.0.0.1',
         // warn, not info: info logs every connect, which would bill the connect-rate scenario for logging.
         '--log-level', 'warn',
+        // The monitor runs, as by default, on a free port: 8080 may be taken.
+        '--monitor-port', '0',
         '--max-inflight', String(context.tuning.maxInflight),
         '--max-queued', String(context.tuning.maxQueued),
         ...extraArgs(context)

@@ -43,6 +43,9 @@ import { clientAddressOf } from '../actors/connection/client-address.js'
 import { ConnectionAdmission } from './limits/connection-admission.js'
 import { LimitReporter } from './limits/limit-reporter.js'
 import { MemoryWatermark, watermarkBytes } from './limits/memory-watermark.js'
+import { BrokerMetrics } from './metrics/broker-metrics.js'
+import { SysTopicsPublisher } from './metrics/sys-topics-publisher.js'
+import { troupeVersion } from './troupe-version.js'
 
 export interface BrokerOptions {
   readonly config: BrokerConfig
@@ -83,6 +86,9 @@ export class Broker implements BrokerServices {
   readonly supervisor: ConnectionSupervisor
   readonly keepAlive = new KeepAliveSweeper()
   readonly startedAt = Date.now()
+  /** The broker's numbers, sampled once a second, for $SYS, /metrics and the monitor. */
+  readonly metrics: BrokerMetrics
+  private readonly sysTopics: SysTopicsPublisher
   private readonly store: Store
   private readonly listeners: ReadonlyArray<{ readonly spec: ListenerSpec, readonly listener: Listener }>
   private bound: BoundListener[] = []
@@ -141,6 +147,8 @@ export class Broker implements BrokerServices {
       journal: this.store.durable ? new StoreJournal(operation => this.write(operation)) : undefined,
       saved: session => this.saveSession(session.clientId)
     })
+    this.metrics = new BrokerMetrics(this)
+    this.sysTopics = new SysTopicsPublisher(this.router, this.metrics, troupeVersion(), config.sysInterval)
     // Built here so that an unreadable certificate stops the start before the store is opened.
     this.listeners = resolveListeners(config).map(spec => ({
       spec,
@@ -180,6 +188,8 @@ export class Broker implements BrokerServices {
     broker.router.actor.start()
     await broker.restore()
     broker.memory.start()
+    broker.metrics.start()
+    broker.sysTopics.start()
     await broker.listen()
     return broker
   }
@@ -231,6 +241,8 @@ export class Broker implements BrokerServices {
     this.keepAlive.stop()
     this.memory.stop()
     this.admission.stop()
+    this.sysTopics.stop()
+    this.metrics.stop()
     await listenerClosed
     await this.commit.flushed().catch(() => undefined)
     this.persistence.stop()

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // First: it sets a V8 flag that must be in force before the data path allocates anything.
 import './gc-tuning.js'
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ScramCredentialsFileError } from '../actors/connection/auth-methods/scram-credentials-file.js'
 import { PasswordFileError } from './auth/password-file.js'
@@ -15,6 +14,8 @@ import { OPTIONS, type OptionKey } from './config/options.js'
 import { ListenerSetupError } from './listeners/listener-setup-error.js'
 import { createLogger } from './logging.js'
 import { SCRAM_USER_USAGE, scramUserCommand } from './scram-user-command.js'
+import { troupeVersion } from './troupe-version.js'
+import { MonitorSetupError, startMonitor, type RunningMonitor } from '../monitor/start-monitor.js'
 
 /** Exit code for a bad option or config value. */
 const EXIT_BAD_CONFIG = 2
@@ -27,7 +28,7 @@ function helpText (): string {
     const option = OPTIONS[key]
     return [`  --${option.name} ${option.valueHint}`, `${option.description} (default ${describeDefault(option.defaultValue)}; env ${option.env})`]
   })
-  rows.push(['  --config FILE', 'YAML file with any of the options above (env TROUPE_CONFIG)'])
+  rows.push(['  --no-monitor', 'The same as --monitor false'], ['  --config FILE', 'YAML file with any of the options above (env TROUPE_CONFIG)'])
   rows.push(['  -h, --help', 'Show this help'], ['  -v, --version', 'Show the version'])
   const commands = [
     ['  start', 'Run the broker (the default command)'],
@@ -54,11 +55,6 @@ function helpText (): string {
 
 function describeDefault (value: unknown): string {
   return value === undefined || (Array.isArray(value) && value.length === 0) ? 'none' : String(value)
-}
-
-function version (): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
 }
 
 /** Where a value came from, as loadConfig names it in a ConfigError. */
@@ -93,6 +89,7 @@ async function main (argv: string[]): Promise<void> {
       options: {
         ...Object.fromEntries(KEYS.map(key => [OPTIONS[key].name, { type: 'string' as const }])),
         config: { type: 'string' },
+        'no-monitor': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' }
       }
@@ -110,7 +107,7 @@ async function main (argv: string[]): Promise<void> {
     return
   }
   if (values.version === true) {
-    console.log(version())
+    console.log(troupeVersion())
     return
   }
   const command = positionals[0] ?? 'start'
@@ -121,7 +118,11 @@ async function main (argv: string[]): Promise<void> {
 
   let loaded
   try {
-    const flags = Object.fromEntries(KEYS.map(key => [OPTIONS[key].name, values[OPTIONS[key].name] as string | undefined]))
+    const flags: Record<string, string | undefined> = Object.fromEntries(KEYS.map(key => [OPTIONS[key].name, values[OPTIONS[key].name] as string | undefined]))
+    if (values['no-monitor'] === true) {
+      if (flags.monitor !== undefined) throw new ConfigError('monitor', flags.monitor, 'give either --monitor or --no-monitor, not both', '--no-monitor')
+      flags.monitor = 'false'
+    }
     loaded = loadConfig({ flags, env: process.env, file: values.config as string | undefined })
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -164,9 +165,28 @@ async function main (argv: string[]): Promise<void> {
     process.exit(EXIT_FAILED)
   }
 
+  let monitor: RunningMonitor | undefined
+  if (loaded.config.monitor) {
+    const { config } = loaded
+    try {
+      monitor = await startMonitor(broker, { port: config.monitorPort, host: config.monitorHost, passwordFile: config.monitorPasswordFile, admins: config.monitorAdmins }, log)
+    } catch (error) {
+      await broker.close()
+      if (error instanceof PasswordFileError) {
+        console.error(`troupe: ${new ConfigError(OPTIONS.monitorPasswordFile.name, config.monitorPasswordFile, error.detail, sourceOf(loaded, 'monitorPasswordFile')).message}`)
+        process.exit(EXIT_BAD_CONFIG)
+      }
+      if (error instanceof MonitorSetupError) {
+        console.error(`troupe: ${error.message}`)
+        process.exit(EXIT_BAD_CONFIG)
+      }
+      throw error
+    }
+  }
+
   const stop = (signal: string): void => {
     log.info({ signal }, 'signal received')
-    broker.close().then(
+    Promise.all([monitor?.close(), broker.close()]).then(
       () => { log.flush(); process.exit(0) },
       (error: unknown) => { log.error({ err: error }, 'shutdown failed'); log.flush(); process.exit(EXIT_FAILED) }
     )

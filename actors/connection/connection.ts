@@ -10,12 +10,14 @@ import { AwaitingPermission, type HeldPackets } from './awaiting-permission.js'
 import { PermissionMemo } from './permission-memo.js'
 import type { BrokerServices } from './broker-services.js'
 import { clientAddressOf } from './client-address.js'
+import { stateName, type ConnectionDetail, type ConnectionSummary } from './connection-summary.js'
 import type { ClientStream, TransportContext } from './client-stream.js'
 import { closeReason, type CloseReason } from './close-reason.js'
-import type { ConnectionDriver } from './connection.events.js'
+import type { ConnectionDriver, ConnectionEvent } from './connection.events.js'
 import type { ConnectionLink } from './connection-link.js'
 import { connectionMachine, type ConnectionActor } from './connection.machine.js'
 import { dispatchPacket } from './dispatch-packet.js'
+import { EventTrail } from './event-trail.js'
 import { connackFor, encodeV3Connack } from './handlers/connack.js'
 import { inspectConnect, refuseAdmission, type AcceptedConnect, type RefusedConnect } from './handlers/connect.js'
 import type { AdmissionRefusal } from './limits/admission-refusal.js'
@@ -43,6 +45,9 @@ const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01])
 // just as traffic starts (`node --trace-gc`). Without it a packet id in a control packet costs
 // one small allocation.
 mqttPacket.writeToStream.cacheNumbers = false
+
+/** Queued messages a connection's detail lists; its summary counts them all. */
+const DETAIL_QUEUED_MESSAGES = 100
 
 /** How long a closing socket may take to flush and be closed by the client before it is destroyed. */
 const CLOSE_GRACE_MS = 1000
@@ -89,6 +94,8 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   private readonly decided = new PermissionMemo()
   /** Whether the will may be published, when an auth provider decided it during authentication. */
   private willPermitted: boolean | undefined
+  /** The machine's last events, for the monitor. */
+  private readonly trail = new EventTrail()
 
   constructor (
     private readonly socket: ClientStream,
@@ -117,6 +124,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     socket.on('error', error => this.end({ type: 'socket.closed', reason: closeReason('socket-error', error.message) }))
     socket.on('close', () => this.end({ type: 'socket.closed', reason: closeReason('socket-closed', 'the client closed the connection') }))
     this.actor.start()
+    this.trail.record('started', this.actor.getSnapshot().value)
   }
 
   /**
@@ -169,10 +177,52 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     this.end({ type: 'broker.shutdown', reason: closeReason('server-shutdown', 'the broker is shutting down') })
   }
 
+  /** Ends the connection at an administrator's request: v5 clients get DISCONNECT 0x98 Administrative action, and the will is sent. */
+  disconnectByAdmin (): void {
+    this.end({ type: 'admin.disconnect', reason: closeReason('administrative-action', 'disconnected by an administrator') })
+  }
+
+  // --- what the monitor shows ---
+
+  summary (): ConnectionSummary {
+    const session = this.sessionRef
+    return {
+      clientId: this.clientId,
+      address: this.remoteAddress,
+      protocol: this.accepted?.protocol.name ?? '',
+      username: this.accepted?.username,
+      state: stateName(this.actor.getSnapshot().value),
+      keepAlive: this.accepted?.keepAlive ?? 0,
+      inflight: session?.inflight.size ?? 0,
+      queued: session?.queue.length ?? 0,
+      subscriptions: session?.subscriptions.size ?? 0,
+      connectedAt: this.connectedAt
+    }
+  }
+
+  detail (): ConnectionDetail {
+    const session = this.sessionRef
+    const queuedMessages: Array<ConnectionDetail['queuedMessages'][number]> = []
+    for (const delivery of session?.queue ?? []) {
+      if (queuedMessages.length === DETAIL_QUEUED_MESSAGES) break
+      queuedMessages.push({ topic: delivery.message.topic, qos: delivery.qos, bytes: delivery.message.payload.length })
+    }
+    return {
+      ...this.summary(),
+      cleanStart: this.accepted?.cleanStart ?? true,
+      sessionExpiry: session?.expiryInterval ?? 0,
+      willTopic: this.accepted?.will?.message.topic,
+      subscriptionList: [...session?.subscriptions.values() ?? []].map(({ filter, qos, subscriptionId }) => ({ filter, qos, subscriptionId })),
+      inflightMessages: [...session?.inflight.values() ?? []].map(({ packetId, delivery, state }) => ({ packetId, topic: delivery.message.topic, qos: delivery.qos, state, bytes: delivery.message.payload.length })),
+      queuedMessages,
+      trail: this.trail.entries()
+    }
+  }
+
   // --- ConnectionDriver: what the machine asks for ---
 
   startConnectTimer (): void {
-    this.connectTimer = setTimeout(() => this.actor.send({
+    this.connectTimer = setTimeout(() => this.signal({
       type: 'connect.timeout',
       reason: closeReason('connect-timeout', 'no CONNECT within the connect timeout')
     }), this.refusal === undefined ? this.broker.settings.connectTimeoutMs : Math.min(this.broker.settings.connectTimeoutMs, REFUSAL_GRACE_MS))
@@ -310,7 +360,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
       this.broker.keepAlive.watch(this)
       return
     }
-    this.actor.send({
+    this.signal({
       type: 'keepalive.expired',
       reason: closeReason('keepalive-timeout', 'no packet within 1.5 times the keep-alive period [MQTT-3.1.2-24]')
     })
@@ -465,7 +515,7 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
     const { packets, failure } = this.reader.read(chunk)
     if (this.throttle !== undefined && failure === undefined) this.throttle.admit(packets)
     // Packets behind held ones would overtake them; the connection is closing, and none of them was acknowledged.
-    else if (packets.length > 0 && this.throttle?.holding !== true) this.actor.send({ type: 'packets.received', packets })
+    else if (packets.length > 0 && this.throttle?.holding !== true) this.signal({ type: 'packets.received', packets })
     if (failure !== undefined && !this.finished) {
       if (failure.kind === 'packet-too-large') this.broker.limitReached('max-packet-size', { clientId: this.clientId || undefined, address: this.remoteAddress, detail: failure.detail })
       if (this.reader.unsupportedProtocolVersion && this.accepted === undefined) {
@@ -480,12 +530,18 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   private passThrottled (packets: Packet[]): void {
     if (this.finished) return
     this.lastActivityAt = performance.now()
-    this.actor.send({ type: 'packets.received', packets })
+    this.signal({ type: 'packets.received', packets })
   }
 
   private end (event: { type: 'socket.closed' | 'protocol.violated' | 'broker.shutdown' | 'takeover.requested' | 'admin.disconnect' | 'store.failed', reason: CloseReason }): void {
     if (this.finished) return
+    this.signal(event)
+  }
+
+  /** Hands the machine an event, and notes it and where it left the machine for the monitor. */
+  private signal (event: ConnectionEvent): void {
     this.actor.send(event)
+    this.trail.record(event.type === 'packets.received' ? describeArrival(event.packets) : event.type, this.actor.getSnapshot().value)
   }
 
   private write (packet: Packet, protocol: ProtocolCapabilities): void {
@@ -526,4 +582,10 @@ function encodedDirectly (packet: Packet, protocolLevel: number): Buffer | undef
   if (isAcknowledgement(packet)) return encodeAcknowledgement(packet)
   if (packet.cmd === 'connack') return encodeV3Connack(packet, protocolLevel)
   return undefined
+}
+
+/** A chunk's packets in a few words: `packets.received: 3 (PUBLISH, ...)`. */
+function describeArrival (packets: readonly Packet[]): string {
+  const first = packets[0]?.cmd.toUpperCase() ?? 'nothing'
+  return packets.length === 1 ? `packets.received: ${first}` : `packets.received: ${packets.length} (${first}, ...)`
 }

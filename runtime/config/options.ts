@@ -63,6 +63,17 @@ function path (name: string, of: 'file' | 'directory') {
   }
 }
 
+/** A list of user names: a YAML list, or one comma-separated string (from a flag or env). */
+function userList (name: string) {
+  return (raw: unknown, source: string): readonly string[] => {
+    const items = typeof raw === 'string' ? raw.split(',').map(item => item.trim()).filter(item => item !== '') : raw
+    if (!Array.isArray(items) || !items.every(item => typeof item === 'string' && item.trim() !== '' && !item.includes(':'))) {
+      throw new ConfigError(name, raw, 'expected user names, comma-separated or as a YAML list (a name cannot contain ":")', source)
+    }
+    return items.map(item => (item as string).trim())
+  }
+}
+
 /** An option that is off until given: a port for a listener that is only opened on request. */
 function optionalInteger (name: string, min: number, max: number) {
   const parse = integer(name, min, max)
@@ -129,6 +140,12 @@ export const OPTIONS = {
   authProviders: option<readonly AuthProviderEntry[]>('auth-providers', [], 'YAML', 'Auth providers asked in order before the password file and ACL (the first that allows or denies decides), as a YAML list (flow style on the command line) of {type: module, path} (a JS/TS module exporting authenticate, authorizePublish, authorizeSubscribe) or {type: http, url, headers}, each with timeout (ms, default 5000) and cacheSeconds (module 0, http 60)', parseAuthProviders),
   failedLoginLimit: option('failed-login-limit', 10, 'COUNT', 'Failed logins from one address within a minute before its logins are refused unchecked for failed-login-ban seconds (0: no limit)', integer('failed-login-limit', 0, 1_000_000)),
   failedLoginBan: option('failed-login-ban', 60, 'SECONDS', 'How long an address that reached failed-login-limit is refused (CONNACK 0x8A Banned; MQTT 3 return code 5)', integer('failed-login-ban', 1, 86_400)),
+  monitor: option('monitor', true, 'BOOL', 'Serve the monitor web app (dashboard, connections, Prometheus /metrics) from the broker process (true or false; --no-monitor is false)', yesOrNo('monitor')),
+  monitorPort: option('monitor-port', 8080, 'PORT', 'Port of the monitor web app (0 picks a free one)', integer('monitor-port', 0, 65535)),
+  monitorHost: option<string | undefined>('monitor-host', undefined, 'ADDRESS', 'Address the monitor binds to; by default 0.0.0.0 with monitor-password-file, else 127.0.0.1 (without a login the monitor is only served locally)', host('monitor-host')),
+  monitorPasswordFile: option<string | undefined>('monitor-password-file', undefined, 'FILE', 'Mosquitto password file (see troupe passwd) of the monitor\'s users: with it the monitor asks for a login; without it nobody signs in and it listens on 127.0.0.1 only', path('monitor-password-file', 'file')),
+  monitorAdmins: option<readonly string[]>('monitor-admins', [], 'LIST', 'Users of monitor-password-file who may change things (disconnect clients); the others may only look. Comma-separated, or a YAML list', userList('monitor-admins')),
+  sysInterval: option('sys-interval', 10, 'SECONDS', 'How often the broker publishes its numbers under $SYS/broker/... (retained, Mosquitto\'s topic names); 0: never', integer('sys-interval', 0, 86_400)),
   logLevel: option<LogLevel>('log-level', 'info', 'LEVEL', `Least severe log level written: ${LOG_LEVELS.join(', ')}`, oneOf('log-level', LOG_LEVELS))
 } as const
 

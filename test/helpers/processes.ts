@@ -191,7 +191,8 @@ const CLI = fileURLToPath(new URL('../../dist/runtime/cli.js', import.meta.url))
 export function cleanEnv (extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('TROUPE_')) env[name] = value
-  return { ...env, ...extra }
+  // The monitor's default port 8080 may be taken, and tests run side by side: a free one, unless a test says otherwise.
+  return { ...env, TROUPE_MONITOR_PORT: '0', ...extra }
 }
 
 /** Runs the built CLI (dist/runtime/cli.js) to completion with exactly `args` and a clean environment plus `env`. */

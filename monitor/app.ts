@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { Eta } from 'eta'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import { STATIC_DIRECTORY, VIEWS_DIRECTORY } from './assets.js'
+import { cookieValue, SESSION_COOKIE, sessionCookie } from './auth/cookies.js'
+import { csrfTokenMatches, LoginSessions, type LoginSession } from './auth/login-sessions.js'
+import type { MonitorUsers } from './auth/monitor-users.js'
+import { connectionQueryFrom, queryConnections, SORT_KEYS } from './connection-query.js'
+import type { MonitorSource } from './monitor-source.js'
+import { CHART_HEIGHT, CHART_WIDTH, trafficChart } from './traffic-chart.js'
+import * as format from './view-format.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is signed in; set for every page behind the login. */
+    login: LoginSession | null
+  }
+}
+
+export interface MonitorAppOptions {
+  readonly source: MonitorSource
+  /**
+   * Who may sign in. Undefined: nobody needs to, and whoever reaches the monitor is an admin;
+   * the caller then listens on 127.0.0.1 only.
+   */
+  readonly users: MonitorUsers | undefined
+  /** Mark the cookie Secure: the monitor is reached over HTTPS (a TLS-terminating proxy). */
+  readonly secureCookies?: boolean
+  readonly log: Logger
+}
+
+/** Paths anyone may fetch: the login page, the stylesheet and script, liveness, and Prometheus' scrape. */
+const PUBLIC_PATHS = ['/login', '/static/', '/healthz', '/metrics']
+
+const STATIC_FILES: Readonly<Record<string, string>> = {
+  'monitor.css': 'text/css; charset=utf-8',
+  'live.js': 'text/javascript; charset=utf-8'
+}
+
+const TRAFFIC_SERIES = [
+  { key: 'messagesIn', label: 'messages in', className: 'series-in' },
+  { key: 'messagesOut', label: 'messages out', className: 'series-out' }
+] as const
+const CONNECTION_SERIES = [{ key: 'connections', label: 'connections', className: 'series-connections' }] as const
+
+/**
+ * The monitor web app: pages rendered on the server with Eta, behind a login, with a little
+ * script (Server-Sent Events) that keeps the numbers live. Built without listening, so tests
+ * and the CLI decide where it listens.
+ */
+export async function buildMonitorApp (options: MonitorAppOptions): Promise<FastifyInstance> {
+  const { source, users } = options
+  const app = Fastify({ logger: false, trustProxy: false })
+  const eta = new Eta({ views: VIEWS_DIRECTORY, cache: true })
+  const logins = new LoginSessions()
+  // Without users, one standing admin session: forms still carry its CSRF token, so another
+  // site cannot post to a monitor on localhost through the operator's browser.
+  const localLogin: LoginSession = { user: 'local', role: 'admin', csrfToken: randomBytes(24).toString('base64url'), expiresAt: Number.POSITIVE_INFINITY }
+  const staticFiles = new Map(Object.entries(STATIC_FILES).map(([name, type]) => [name, { type, body: readFileSync(`${STATIC_DIRECTORY}/${name}`) }]))
+
+  const render = (reply: FastifyReply, view: string, request: FastifyRequest, data: Record<string, unknown>): FastifyReply =>
+    reply.type('text/html; charset=utf-8').send(eta.render(view, { ...data, format, login: request.login, loginRequired: users !== undefined, path: request.url }))
+
+  app.decorateRequest('login', null)
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)))
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+    reply.header('X-Content-Type-Options', 'nosniff')
+    reply.header('Referrer-Policy', 'same-origin')
+    if (PUBLIC_PATHS.some(prefix => request.url === prefix || request.url.startsWith(prefix === '/login' ? '/login?' : prefix))) return
+    request.login = users === undefined ? localLogin : logins.find(cookieValue(request.headers.cookie, SESSION_COOKIE)) ?? null
+    if (request.login !== null) return
+    if (request.method === 'GET') return await reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303)
+    return await reply.code(401).type('text/plain').send('Sign in first: the monitor needs a login for this.')
+  })
+
+  /** A form that changes something must carry the session's CSRF token. */
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST' || request.login === null) return
+    const body = request.body as Record<string, unknown> | undefined
+    if (!csrfTokenMatches(request.login, body?.csrf)) {
+      return await reply.code(403).type('text/plain').send('This form is out of date or came from another site: reload the page and try again.')
+    }
+  })
+
+  app.get('/static/:name', async (request, reply) => {
+    const file = staticFiles.get((request.params as { name: string }).name)
+    if (file === undefined) return await reply.code(404).type('text/plain').send('Not found')
+    return await reply.type(file.type).header('Cache-Control', 'max-age=300').send(file.body)
+  })
+
+  app.get('/healthz', async (_request, reply) => await reply.type('text/plain').send('ok'))
+
+  app.get('/metrics', async (_request, reply) => await reply.type('text/plain; version=0.0.4; charset=utf-8').send(await source.prometheus()))
+
+  app.get('/login', async (request, reply) => {
+    if (users === undefined) return await reply.redirect('/', 303)
+    const next = safeNext((request.query as { next?: string }).next)
+    return render(reply, 'login', request, { next, error: undefined, user: '' })
+  })
+
+  app.post('/login', async (request, reply) => {
+    if (users === undefined) return await reply.redirect('/', 303)
+    const body = (request.body ?? {}) as Record<string, string | undefined>
+    const user = body.user ?? ''
+    const next = safeNext(body.next)
+    const role = await users.verify(user, body.password ?? '')
+    if (role === undefined) {
+      options.log.warn({ user, address: request.ip }, 'monitor login failed')
+      return render(reply.code(401), 'login', request, { next, error: 'Wrong user name or password.', user })
+    }
+    const { token } = logins.create(user, role)
+    options.log.info({ user, role, address: request.ip }, 'monitor login')
+    return await reply.header('Set-Cookie', sessionCookie(token, { secure: options.secureCookies === true })).redirect(next, 303)
+  })
+
+  app.post('/logout', async (request, reply) => {
+    logins.end(cookieValue(request.headers.cookie, SESSION_COOKIE))
+    return await reply.header('Set-Cookie', sessionCookie('', { secure: options.secureCookies === true, maxAgeSeconds: 0 })).redirect(users === undefined ? '/' : '/login', 303)
+  })
+
+  app.get('/', async (request, reply) => {
+    const samples = source.traffic()
+    return render(reply, 'dashboard', request, {
+      overview: source.overview(),
+      process: source.process(),
+      latest: samples.at(-1),
+      traffic: trafficChart(samples, TRAFFIC_SERIES),
+      connectionsChart: trafficChart(samples, CONNECTION_SERIES),
+      chartWidth: CHART_WIDTH,
+      chartHeight: CHART_HEIGHT
+    })
+  })
+
+  app.get('/connections', async (request, reply) => {
+    const query = connectionQueryFrom(request.query as Record<string, unknown>)
+    const flash = (request.query as { disconnected?: string }).disconnected
+    return render(reply, 'connections', request, { query, result: queryConnections(source.connections(), query), sortKeys: SORT_KEYS, disconnected: flash })
+  })
+
+  app.get('/connections/:clientId', async (request, reply) => {
+    const { clientId } = request.params as { clientId: string }
+    const connection = source.connection(clientId)
+    if (connection === undefined) return render(reply.code(404), 'not-connected', request, { clientId })
+    return render(reply, 'connection', request, { connection })
+  })
+
+  app.post('/connections/:clientId/disconnect', async (request, reply) => {
+    const { clientId } = request.params as { clientId: string }
+    if (request.login?.role !== 'admin') return await reply.code(403).type('text/plain').send('Only an admin may disconnect clients.')
+    if (!source.disconnect(clientId)) return render(reply.code(404), 'not-connected', request, { clientId })
+    options.log.info({ clientId, by: request.login.user }, 'client disconnected from the monitor')
+    return await reply.redirect(`/connections?disconnected=${encodeURIComponent(clientId)}`, 303)
+  })
+
+  app.get('/events', async (request, reply) => {
+    reply.hijack()
+    const stream = reply.raw
+    stream.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+    const send = (): void => {
+      const overview = source.overview()
+      const latest = source.traffic(1)[0]
+      stream.write(`data: ${JSON.stringify({ overview: { ...overview, counters: undefined, uptime: format.duration((overview.at - overview.startedAt) / 1000) }, traffic: latest })}\n\n`)
+    }
+    send()
+    const unsubscribe = source.onTraffic(send)
+    request.raw.once('close', unsubscribe)
+  })
+
+  return app
+}
+
+/** Where to go after signing in: a path on this monitor only, never another site. */
+function safeNext (next: unknown): string {
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/'
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { Broker } from '../runtime/broker.js'
+import { PrometheusMetrics } from '../runtime/metrics/prometheus-metrics.js'
+import { buildMonitorApp } from './app.js'
+import { MonitorUsers } from './auth/monitor-users.js'
+import { BrokerMonitorSource } from './broker-monitor-source.js'
+
+export interface MonitorSettings {
+  readonly port: number
+  /** Undefined: 0.0.0.0 with a password file, 127.0.0.1 without. */
+  readonly host: string | undefined
+  readonly passwordFile: string | undefined
+  readonly admins: readonly string[]
+}
+
+/** The monitor cannot start as configured; the message says what to change. */
+export class MonitorSetupError extends Error {
+  override readonly name = 'MonitorSetupError'
+}
+
+export interface RunningMonitor {
+  readonly url: string
+  close (): Promise<void>
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
+
+/** Serves the monitor of `broker`, in its process, as `settings` say. */
+export async function startMonitor (broker: Broker, settings: MonitorSettings, log: Logger): Promise<RunningMonitor> {
+  const users = settings.passwordFile === undefined ? undefined : await MonitorUsers.fromFile(settings.passwordFile, settings.admins)
+  const host = settings.host ?? (users === undefined ? '127.0.0.1' : '0.0.0.0')
+  if (users === undefined && !LOOPBACK.has(host)) {
+    throw new MonitorSetupError(`monitor-host ${host} needs monitor-password-file: without a login the monitor may only listen on 127.0.0.1. Make users with troupe passwd FILE USER, or leave monitor-host unset`)
+  }
+  if (users !== undefined) {
+    if (users.size === 0) log.warn({ file: settings.passwordFile }, 'monitor-password-file has no users: nobody can sign in to the monitor')
+    const unknown = users.unknownAdmins()
+    if (unknown.length > 0) log.warn({ admins: unknown, file: settings.passwordFile }, 'monitor-admins names users that are not in monitor-password-file')
+  }
+  const app: FastifyInstance = await buildMonitorApp({
+    source: new BrokerMonitorSource(broker, broker.metrics, new PrometheusMetrics(broker.metrics)),
+    users,
+    log
+  })
+  try {
+    await app.listen({ host, port: settings.port })
+  } catch (error) {
+    await app.close()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') throw new MonitorSetupError(`monitor port ${settings.port} on ${host} is already in use: choose another with --monitor-port, or turn the monitor off with --no-monitor`)
+    if (code === 'EACCES') throw new MonitorSetupError(`monitor port ${settings.port} on ${host} needs privileges this process lacks: choose a port above 1023 with --monitor-port`)
+    throw error
+  }
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : settings.port
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`
+  if (users === undefined) log.info({ url, host, port }, 'monitor listening on 127.0.0.1 only: no monitor-password-file is set, so nobody signs in')
+  else log.info({ url, host, port, users: users.size }, 'monitor listening, login required')
+  return { url, close: async () => await app.close() }
+}
