@@ -44,6 +44,7 @@ import { ConnectionAdmission } from './limits/connection-admission.js'
 import { LimitReporter } from './limits/limit-reporter.js'
 import { MemoryWatermark, watermarkBytes } from './limits/memory-watermark.js'
 import { BrokerMetrics } from './metrics/broker-metrics.js'
+import { isSysTopic } from '../actors/connection/sys-topics.js'
 import { SysTopicsPublisher } from './metrics/sys-topics-publisher.js'
 import { troupeVersion } from './troupe-version.js'
 
@@ -130,9 +131,11 @@ export class Broker implements BrokerServices {
     this.supervisor = createActor(connectionSupervisorMachine, { input: { log: this.log } })
     this.router = new Router(createActor(routerMachine, {
       input: {
-        onRetainedChange: (topic, message) => this.write(message === undefined
-          ? { type: 'retained.delete', topic }
-          : { type: 'retained.put', message })
+        onRetainedChange: (topic, message) => {
+          // $SYS values describe this process only, and it publishes them afresh at start.
+          if (isSysTopic(topic)) return
+          this.write(message === undefined ? { type: 'retained.delete', topic } : { type: 'retained.put', message })
+        }
       }
     }))
     this.sessions = new SessionRegistry({

@@ -12,9 +12,16 @@ class RetainedNode {
 export class RetainedStore {
   private readonly root = new RetainedNode()
   private count = 0
+  /** How many of them have a topic beginning with `$`: the server's own, such as `$SYS/...` [MQTT-4.7.2-1]. */
+  private serverCount = 0
 
   get size (): number {
     return this.count
+  }
+
+  /** Retained messages clients published: all but the server's own `$` topics. */
+  get clientSize (): number {
+    return this.count - this.serverCount
   }
 
   /** Stores `message` for its topic, or clears the topic when the payload is empty [MQTT-3.3.1-10][MQTT-3.3.1-11]. */
@@ -29,7 +36,10 @@ export class RetainedStore {
       if (child === undefined) node.children.set(level, child = new RetainedNode())
       node = child
     }
-    if (node.message === undefined) this.count++
+    if (node.message === undefined) {
+      this.count++
+      if (isServerTopic(message.topic)) this.serverCount++
+    }
     node.message = message
   }
 
@@ -54,6 +64,7 @@ export class RetainedStore {
     if (leaf.message === undefined) return false
     leaf.message = undefined
     this.count--
+    if (isServerTopic(topic)) this.serverCount--
     for (let i = path.length - 1; i > 0; i--) {
       const node = path[i]!
       if (node.message !== undefined || node.children.size > 0) break
@@ -108,4 +119,8 @@ function collectAll (node: RetainedNode, found: Message[], atRoot: boolean): voi
     if (atRoot && name.startsWith('$')) continue
     collectAll(child, found, false)
   }
+}
+
+function isServerTopic (topic: string): boolean {
+  return topic.charCodeAt(0) === 0x24
 }

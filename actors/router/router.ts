@@ -21,8 +21,9 @@ export class Router {
     return this.state.index.size
   }
 
+  /** Retained messages clients published (the broker's own `$SYS` ones are not counted). */
   get retainedCount (): number {
-    return this.state.retained.size
+    return this.state.retained.clientSize
   }
 
   /** Routes `message` to its subscribers (and the retained store); returns how many sessions got it. */

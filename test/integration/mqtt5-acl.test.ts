@@ -80,10 +80,12 @@ test('$SYS is read-only for clients whatever the rules, also without any: PUBACK
   const open = await startBroker()
   try {
     const { client } = await acceptedV5(open, { clientId: 'forger' })
-    client.send({ cmd: 'publish', topic: '$SYS/broker/clients/connected', payload: Buffer.from('0'), qos: 1, retain: true, dup: false, messageId: 1 })
+    client.send({ cmd: 'publish', topic: '$SYS/broker/clients/connected', payload: Buffer.from('forged'), qos: 1, retain: true, dup: false, messageId: 1 })
     const puback = await client.next('puback')
     assert.is(puback.reasonCode, NOT_AUTHORIZED)
-    assert.equal(open.broker.router.retainedFor('$SYS/#'), [])
+    const connected = open.broker.router.retainedFor('$SYS/broker/clients/connected')
+    assert.is(connected.length, 1, 'the broker\'s own value is retained')
+    assert.match(connected[0]!.payload.toString(), /^\d+$/, 'the broker\'s own count, not the forged value')
   } finally {
     await open.close()
   }
