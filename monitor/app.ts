@@ -11,6 +11,8 @@ import { connectionQueryFrom, queryConnections, SORT_KEYS } from './connection-q
 import type { MonitorSource } from './monitor-source.js'
 import { CHART_HEIGHT, CHART_WIDTH, trafficChart } from './traffic-chart.js'
 import * as format from './view-format.js'
+import { ConfigError } from '../runtime/config/config-error.js'
+import { LOG_LEVELS_SHOWN, logFilterFrom, matchesLogFilter } from './log-filter.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,6 +46,9 @@ const TRAFFIC_SERIES = [
   { key: 'messagesOut', label: 'messages out', className: 'series-out' }
 ] as const
 const CONNECTION_SERIES = [{ key: 'connections', label: 'connections', className: 'series-connections' }] as const
+
+/** Log lines the Logs page lists; the live tail adds to them. */
+const LOG_LINES_SHOWN = 500
 
 /**
  * The monitor web app: pages rendered on the server with Eta, behind a login, with a little
@@ -156,6 +161,44 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
     if (!source.disconnect(clientId)) return render(reply.code(404), 'not-connected', request, { clientId })
     options.log.info({ clientId, by: request.login.user }, 'client disconnected from the monitor')
     return await reply.redirect(`/connections?disconnected=${encodeURIComponent(clientId)}`, 303)
+  })
+
+  app.get('/system', async (request, reply) => render(reply, 'system', request, { system: await source.system() }))
+
+  app.get('/logs', async (request, reply) => {
+    const filter = logFilterFrom(request.query as Record<string, unknown>)
+    const entries = source.logs().filter(entry => matchesLogFilter(entry, filter)).slice(-LOG_LINES_SHOWN).reverse()
+    return render(reply, 'logs', request, { filter, entries, levels: LOG_LEVELS_SHOWN })
+  })
+
+  app.get('/logs/events', async (request, reply) => {
+    const filter = logFilterFrom(request.query as Record<string, unknown>)
+    reply.hijack()
+    const stream = reply.raw
+    stream.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+    stream.write(': tail\n\n')
+    const unsubscribe = source.onLog(entry => {
+      if (matchesLogFilter(entry, filter)) stream.write(`data: ${JSON.stringify(entry)}\n\n`)
+    })
+    request.raw.once('close', unsubscribe)
+  })
+
+  app.get('/configuration', async (request, reply) => {
+    const { changed, error } = request.query as { changed?: string, error?: string }
+    return render(reply, 'configuration', request, { settings: source.settings(), changed, error })
+  })
+
+  app.post('/configuration', async (request, reply) => {
+    if (request.login?.role !== 'admin') return await reply.code(403).type('text/plain').send('Only an admin may change settings.')
+    const { name, value } = (request.body ?? {}) as { name?: string, value?: string }
+    try {
+      const change = await source.changeSetting(name ?? '', value ?? '', request.login.user)
+      const note = 'file' in change.persisted ? `saved to ${change.persisted.file}` : change.persisted.notPersisted
+      return await reply.redirect(`/configuration?changed=${encodeURIComponent(`${name ?? ''} is now ${change.value} (${note})`)}`, 303)
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      return render(reply.code(400), 'configuration', request, { settings: source.settings(), changed: undefined, error: error.message })
+    }
   })
 
   app.get('/events', async (request, reply) => {

@@ -1,19 +1,26 @@
 import type { ConnectionDetail, ConnectionSummary } from '../actors/connection/connection-summary.js'
 import type { Connection } from '../actors/connection/connection.js'
 import type { Broker } from '../runtime/broker.js'
+import { ConfigError } from '../runtime/config/config-error.js'
+import { OPTIONS, type OptionKey } from '../runtime/config/options.js'
+import type { RuntimeSettings, SettingChange, SettingView } from '../runtime/config/runtime-settings.js'
+import { directorySize } from '../runtime/directory-size.js'
+import type { LogEntry, RecentLogs } from '../runtime/recent-logs.js'
 import type { BrokerMetrics } from '../runtime/metrics/broker-metrics.js'
 import type { BrokerOverview } from '../runtime/metrics/broker-overview.js'
 import type { PrometheusMetrics } from '../runtime/metrics/prometheus-metrics.js'
 import type { ProcessStats } from '../runtime/metrics/process-stats.js'
 import type { TrafficSample } from '../runtime/metrics/traffic-history.js'
-import type { MonitorSource } from './monitor-source.js'
+import type { MonitorSource, SystemView } from './monitor-source.js'
 
 /** The monitor's view of a broker in the same process: it reads the broker's own objects. */
 export class BrokerMonitorSource implements MonitorSource {
   constructor (
     private readonly broker: Broker,
     private readonly metrics: BrokerMetrics,
-    private readonly exporter: PrometheusMetrics
+    private readonly exporter: PrometheusMetrics,
+    private readonly recentLogs: RecentLogs,
+    private readonly runtimeSettings: RuntimeSettings
   ) {}
 
   overview (): BrokerOverview {
@@ -48,6 +55,34 @@ export class BrokerMonitorSource implements MonitorSource {
 
   async prometheus (): Promise<string> {
     return await this.exporter.text()
+  }
+
+  async system (): Promise<SystemView> {
+    const { storage, dataDir, durability } = this.broker.config
+    const bytes = storage === 'level' ? await directorySize(dataDir).catch(() => undefined) : undefined
+    return {
+      process: this.metrics.process(),
+      listeners: this.broker.listenerAddresses,
+      storage: storage === 'level' ? { kind: 'LevelDB', directory: dataDir, durability, bytes } : { kind: 'memory' }
+    }
+  }
+
+  logs (afterId?: number): LogEntry[] {
+    return this.recentLogs.entries(afterId)
+  }
+
+  onLog (listener: (entry: LogEntry) => void): () => void {
+    return this.recentLogs.subscribe(listener)
+  }
+
+  settings (): SettingView[] {
+    return this.runtimeSettings.list()
+  }
+
+  async changeSetting (name: string, value: string, by: string): Promise<SettingChange> {
+    const key = (Object.keys(OPTIONS) as OptionKey[]).find(candidate => OPTIONS[candidate].name === name)
+    if (key === undefined) throw new ConfigError(name, value, 'no such setting', 'monitor')
+    return await this.runtimeSettings.change(key, value, by)
   }
 
   private find (clientId: string): Connection | undefined {

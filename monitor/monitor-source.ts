@@ -1,4 +1,7 @@
 import type { ConnectionDetail, ConnectionSummary } from '../actors/connection/connection-summary.js'
+import type { SettingChange, SettingView } from '../runtime/config/runtime-settings.js'
+import type { BoundListener } from '../runtime/listeners/listener.js'
+import type { LogEntry } from '../runtime/recent-logs.js'
 import type { BrokerOverview } from '../runtime/metrics/broker-overview.js'
 import type { ProcessStats } from '../runtime/metrics/process-stats.js'
 import type { TrafficSample } from '../runtime/metrics/traffic-history.js'
@@ -21,4 +24,24 @@ export interface MonitorSource {
   disconnect (clientId: string): boolean
   /** The Prometheus text exposition of every metric. */
   prometheus (): Promise<string>
+  system (): Promise<SystemView>
+  /** The last log lines after `afterId`, oldest first. */
+  logs (afterId?: number): LogEntry[]
+  onLog (listener: (entry: LogEntry) => void): () => void
+  settings (): SettingView[]
+  /** Changes a setting that can change at run time; rejects with a ConfigError when the value or the key is not allowed. */
+  changeSetting (name: string, value: string, by: string): Promise<SettingChange>
+}
+
+/** The System page: the process, where clients come in, and where state is kept. */
+export interface SystemView {
+  readonly process: ProcessStats
+  readonly listeners: readonly BoundListener[]
+  readonly storage: {
+    readonly kind: string
+    readonly directory?: string
+    readonly durability?: string
+    /** Bytes the data directory takes on disk; undefined for the memory store. */
+    readonly bytes?: number
+  }
 }

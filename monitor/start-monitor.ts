@@ -1,12 +1,20 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Broker } from '../runtime/broker.js'
+import type { LoadedConfig } from '../runtime/config/load-config.js'
+import { RuntimeSettings } from '../runtime/config/runtime-settings.js'
+import { RecentLogs } from '../runtime/recent-logs.js'
+import { OPTIONS, type BrokerConfig, type ConfigSource, type OptionKey } from '../runtime/config/options.js'
 import { PrometheusMetrics } from '../runtime/metrics/prometheus-metrics.js'
 import { buildMonitorApp } from './app.js'
 import { MonitorUsers } from './auth/monitor-users.js'
 import { BrokerMonitorSource } from './broker-monitor-source.js'
 
 export interface MonitorSettings {
+  /** The configuration the broker was started with, and where each value came from; by default the broker's own, all of it counted as defaults. */
+  readonly loaded?: LoadedConfig
+  /** The broker's last log lines (createLogger keeps them there); by default an empty one, so the Logs page shows nothing. */
+  readonly recentLogs?: RecentLogs
   readonly port: number
   /** Undefined: 0.0.0.0 with a password file, 127.0.0.1 without. */
   readonly host: string | undefined
@@ -39,7 +47,7 @@ export async function startMonitor (broker: Broker, settings: MonitorSettings, l
     if (unknown.length > 0) log.warn({ admins: unknown, file: settings.passwordFile }, 'monitor-admins names users that are not in monitor-password-file')
   }
   const app: FastifyInstance = await buildMonitorApp({
-    source: new BrokerMonitorSource(broker, broker.metrics, new PrometheusMetrics(broker.metrics)),
+    source: new BrokerMonitorSource(broker, broker.metrics, new PrometheusMetrics(broker.metrics), settings.recentLogs ?? new RecentLogs(), new RuntimeSettings(settings.loaded ?? asLoaded(broker.config), log)),
     users,
     log
   })
@@ -58,4 +66,10 @@ export async function startMonitor (broker: Broker, settings: MonitorSettings, l
   if (users === undefined) log.info({ url, host, port }, 'monitor listening on 127.0.0.1 only: no monitor-password-file is set, so nobody signs in')
   else log.info({ url, host, port, users: users.size }, 'monitor listening, login required')
   return { url, close: async () => await app.close() }
+}
+
+/** A configuration given in code, as if every value were a default. */
+function asLoaded (config: BrokerConfig): LoadedConfig {
+  const sources = Object.fromEntries((Object.keys(OPTIONS) as OptionKey[]).map(key => [key, 'default' as ConfigSource])) as Record<OptionKey, ConfigSource>
+  return { config, sources, file: undefined }
 }

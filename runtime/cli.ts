@@ -13,6 +13,7 @@ import { loadConfig, type LoadedConfig } from './config/load-config.js'
 import { OPTIONS, type OptionKey } from './config/options.js'
 import { ListenerSetupError } from './listeners/listener-setup-error.js'
 import { createLogger } from './logging.js'
+import { RecentLogs } from './recent-logs.js'
 import { SCRAM_USER_USAGE, scramUserCommand } from './scram-user-command.js'
 import { troupeVersion } from './troupe-version.js'
 import { MonitorSetupError, startMonitor, type RunningMonitor } from '../monitor/start-monitor.js'
@@ -132,7 +133,8 @@ async function main (argv: string[]): Promise<void> {
     throw error
   }
 
-  const log = createLogger(loaded.config.logLevel)
+  const recentLogs = new RecentLogs()
+  const log = createLogger(loaded.config.logLevel, undefined, recentLogs)
   let broker: Broker
   try {
     broker = await Broker.start({ config: loaded.config, log })
@@ -169,7 +171,7 @@ async function main (argv: string[]): Promise<void> {
   if (loaded.config.monitor) {
     const { config } = loaded
     try {
-      monitor = await startMonitor(broker, { port: config.monitorPort, host: config.monitorHost, passwordFile: config.monitorPasswordFile, admins: config.monitorAdmins }, log)
+      monitor = await startMonitor(broker, { loaded, recentLogs, port: config.monitorPort, host: config.monitorHost, passwordFile: config.monitorPasswordFile, admins: config.monitorAdmins }, log)
     } catch (error) {
       await broker.close()
       if (error instanceof PasswordFileError) {

@@ -28,3 +28,31 @@
     }
   }
 })()
+
+// The Logs page's live tail: new lines that pass the page's filter are added at the top.
+;(function () {
+  const body = document.getElementById('log-lines')
+  const toggle = document.getElementById('live-tail')
+  if (body === null || toggle === null || typeof EventSource === 'undefined') return
+  const params = new URLSearchParams({ level: body.dataset.level || 'trace', q: body.dataset.q || '' })
+  const events = new EventSource('/logs/events?' + params)
+  events.onmessage = message => {
+    if (!toggle.checked) return
+    const entry = JSON.parse(message.data)
+    const row = document.createElement('tr')
+    row.className = 'level-' + entry.level
+    const cells = [new Date(entry.time).toISOString().slice(11, 23), entry.level, entry.message, entry.fields]
+    cells.forEach((text, index) => {
+      const cell = document.createElement('td')
+      const inner = document.createElement(index === 1 ? 'span' : index === 3 ? 'code' : 'span')
+      if (index === 1) inner.className = 'level'
+      inner.textContent = text
+      cell.appendChild(inner)
+      row.appendChild(cell)
+    })
+    const empty = body.querySelector('.empty-row')
+    if (empty) empty.remove()
+    body.insertBefore(row, body.firstChild)
+    while (body.children.length > 1000) body.removeChild(body.lastChild)
+  }
+})()
