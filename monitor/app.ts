@@ -13,6 +13,9 @@ import { CHART_HEIGHT, CHART_WIDTH, trafficChart } from './traffic-chart.js'
 import * as format from './view-format.js'
 import { ConfigError } from '../runtime/config/config-error.js'
 import { LOG_LEVELS_SHOWN, logFilterFrom, matchesLogFilter } from './log-filter.js'
+import { topicFilterProblem } from '../actors/router/topic-rules.js'
+import { flowGraph } from './flow-graph.js'
+import { payloadViews } from './topic-views.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -161,6 +164,22 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
     if (!source.disconnect(clientId)) return render(reply.code(404), 'not-connected', request, { clientId })
     options.log.info({ clientId, by: request.login.user }, 'client disconnected from the monitor')
     return await reply.redirect(`/connections?disconnected=${encodeURIComponent(clientId)}`, 303)
+  })
+
+  app.get('/topics', async (request, reply) => {
+    const { prefix, view } = request.query as { prefix?: string, view?: string }
+    const page = source.topics(typeof prefix === 'string' ? prefix.replace(/\/+$/, '') : '')
+    const payload = page.detail?.last?.payload ?? page.detail?.retained?.payload
+    return render(reply, 'topics', request, { page, payload: payload === undefined ? undefined : payloadViews(payload), view: view === 'json' || view === 'hex' ? view : 'text' })
+  })
+
+  app.get('/flow', async (request, reply) => {
+    const { filter } = request.query as { filter?: string }
+    const wanted = typeof filter === 'string' && filter.trim() !== '' ? filter.trim() : '#'
+    const problem = topicFilterProblem(wanted)
+    if (problem !== undefined) return render(reply.code(400), 'flow', request, { filter: wanted, error: `Not a topic filter (${problem.replaceAll('-', ' ')}): use levels separated by /, + for one level and # for the rest.`, flow: undefined, graph: undefined })
+    const flow = source.flow(wanted)
+    return render(reply, 'flow', request, { filter: wanted, error: undefined, flow, graph: flowGraph(flow) })
   })
 
   app.get('/system', async (request, reply) => render(reply, 'system', request, { system: await source.system() }))

@@ -12,6 +12,8 @@ import type { PrometheusMetrics } from '../runtime/metrics/prometheus-metrics.js
 import type { ProcessStats } from '../runtime/metrics/process-stats.js'
 import type { TrafficSample } from '../runtime/metrics/traffic-history.js'
 import type { MonitorSource, SystemView } from './monitor-source.js'
+import { exploreTopics, flowOf } from './topic-explorer.js'
+import type { FlowView, TopicPage } from './topic-views.js'
 
 /** The monitor's view of a broker in the same process: it reads the broker's own objects. */
 export class BrokerMonitorSource implements MonitorSource {
@@ -65,6 +67,14 @@ export class BrokerMonitorSource implements MonitorSource {
       listeners: this.broker.listenerAddresses,
       storage: storage === 'level' ? { kind: 'LevelDB', directory: dataDir, durability, bytes } : { kind: 'memory' }
     }
+  }
+
+  topics (prefix: string): TopicPage {
+    return exploreTopics(this.broker.router, prefix)
+  }
+
+  flow (filter: string): FlowView {
+    return flowOf(this.broker.router, filter)
   }
 
   logs (afterId?: number): LogEntry[] {

@@ -2,6 +2,7 @@ import type { ConnectionDetail, ConnectionSummary } from '../actors/connection/c
 import type { SettingChange, SettingView } from '../runtime/config/runtime-settings.js'
 import type { BoundListener } from '../runtime/listeners/listener.js'
 import type { LogEntry } from '../runtime/recent-logs.js'
+import type { FlowView, TopicPage } from './topic-views.js'
 import type { BrokerOverview } from '../runtime/metrics/broker-overview.js'
 import type { ProcessStats } from '../runtime/metrics/process-stats.js'
 import type { TrafficSample } from '../runtime/metrics/traffic-history.js'
@@ -25,6 +26,10 @@ export interface MonitorSource {
   /** The Prometheus text exposition of every metric. */
   prometheus (): Promise<string>
   system (): Promise<SystemView>
+  /** The topic explorer at `prefix` ('' for the root); looking switches the publish watch on for ten minutes. */
+  topics (prefix: string): TopicPage
+  /** Publishers -> topics -> subscribers of the topics `filter` matches; looking switches the watch on too. */
+  flow (filter: string): FlowView
   /** The last log lines after `afterId`, oldest first. */
   logs (afterId?: number): LogEntry[]
   onLog (listener: (entry: LogEntry) => void): () => void

@@ -4,6 +4,7 @@ import { fanOut } from './fan-out.js'
 import type { Message } from './message.js'
 import type { RouterActor, RouterContext } from './router.machine.js'
 import type { Subscription } from './subscription.js'
+import { TopicWatch } from './topic-watch.js'
 
 /**
  * What connections use of the router actor: changes are sent to its mailbox, reads go
@@ -11,6 +12,8 @@ import type { Subscription } from './subscription.js'
  */
 export class Router {
   private readonly state: RouterContext
+  /** Who publishes what, while the monitor looks (topic-watch.ts). */
+  readonly watch = new TopicWatch()
 
   constructor (readonly actor: RouterActor) {
     // The router never replaces its context, so this reference stays current.
@@ -28,6 +31,7 @@ export class Router {
 
   /** Routes `message` to its subscribers (and the retained store); returns how many sessions got it. */
   publish (message: Message): number {
+    if (this.watch.active) this.watch.record(message)
     if (message.retain) this.actor.send({ type: 'retained.set', message })
     return fanOut(this.state.index.match(message.topic), message)
   }
@@ -60,6 +64,11 @@ export class Router {
 
   retainedFor (filter: string): Message[] {
     return this.state.retained.match(filter)
+  }
+
+  /** Every subscription a message on `topic` would go through (shared groups: every member), changing nothing. */
+  subscriptionsMatching (topic: string): ReturnType<RouterContext['index']['subscriptionsMatching']> {
+    return this.state.index.subscriptionsMatching(topic)
   }
 
   retainedMessages (): Iterable<Message> {

@@ -177,6 +177,25 @@ export class SubscriptionIndex<S extends Subscriber> {
     return matches
   }
 
+  /**
+   * Every subscription a message on `topic` would go through, each member of a shared group
+   * listed, without choosing one (match() picks a member and so moves the group's turn): for
+   * the monitor.
+   */
+  subscriptionsMatching (topic: string): Array<{ readonly clientId: string, readonly subscription: Subscription, readonly sharedGroup?: string }> {
+    const found: Array<{ readonly clientId: string, readonly subscription: Subscription, readonly sharedGroup?: string }> = []
+    for (const entries of this.matchingSets(topic)) {
+      for (const entry of entries.values()) {
+        if (!('group' in entry)) {
+          found.push({ clientId: entry.subscriber.clientId, subscription: entry.subscription })
+          continue
+        }
+        for (const member of entry.group.members.values()) found.push({ clientId: member.subscriber.clientId, subscription: member.subscription, sharedGroup: entry.group.key })
+      }
+    }
+    return found
+  }
+
   private matchingSets (topic: string): Array<Entries<S>> {
     const sets: Array<Entries<S>> = []
     const exact = this.exact.get(topic)
