@@ -31,7 +31,7 @@ export function connectionQueryFrom (params: Readonly<Record<string, unknown>>):
   return {
     search: typeof params.q === 'string' ? params.q.trim().slice(0, 200) : '',
     sort,
-    descending: params.dir === undefined ? sort === 'connectedAt' : params.dir === 'desc',
+    descending: params.dir === 'desc' ? true : params.dir === 'asc' ? false : sort === 'connectedAt',
     page: Number.isInteger(page) && page >= 1 ? page : 1
   }
 }
