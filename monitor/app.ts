@@ -9,7 +9,9 @@ import { csrfTokenMatches, LoginSessions, type LoginSession } from './auth/login
 import type { MonitorUsers } from './auth/monitor-users.js'
 import { connectionQueryFrom, queryConnections, SORT_KEYS } from './connection-query.js'
 import type { MonitorSource } from './monitor-source.js'
-import { CHART_HEIGHT, CHART_WIDTH, trafficChart } from './traffic-chart.js'
+import { CHART_HEIGHT, CHART_WIDTH, trafficChart, type Chart } from './traffic-chart.js'
+import { droppedTotal } from '../runtime/metrics/broker-overview.js'
+import type { TrafficSample } from '../runtime/metrics/traffic-history.js'
 import * as format from './view-format.js'
 import { ConfigError } from '../runtime/config/config-error.js'
 import { LOG_LEVELS_SHOWN, logFilterFrom, matchesLogFilter } from './log-filter.js'
@@ -37,7 +39,13 @@ export interface MonitorAppOptions {
 }
 
 /** Paths anyone may fetch: the login page, the stylesheet and script, liveness, and Prometheus' scrape. */
-const PUBLIC_PATHS = ['/login', '/static/', '/healthz', '/metrics']
+const PUBLIC_PATHS = ['/login', '/static/', '/healthz', '/metrics', '/favicon.ico']
+
+/** Seconds between chart redraws on a live dashboard. */
+const CHART_REFRESH_SECONDS = 5
+
+/** The tab icon: three dots, one per actor kind, in the monitor's colours. */
+const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#111827"/><circle cx="9" cy="16" r="4" fill="#2f6fdf"/><circle cx="16" cy="16" r="4" fill="#8a5cf6"/><circle cx="23" cy="16" r="4" fill="#12a37f"/></svg>'
 
 const STATIC_FILES: Readonly<Record<string, string>> = {
   'monitor.css': 'text/css; charset=utf-8',
@@ -60,7 +68,8 @@ const LOG_LINES_SHOWN = 500
  */
 export async function buildMonitorApp (options: MonitorAppOptions): Promise<FastifyInstance> {
   const { source, users } = options
-  const app = Fastify({ logger: false, trustProxy: false })
+  // Live pages hold their event streams open: closing the monitor must end them, not wait for them.
+  const app = Fastify({ logger: false, trustProxy: false, forceCloseConnections: true })
   const eta = new Eta({ views: VIEWS_DIRECTORY, cache: true })
   const logins = new LoginSessions()
   // Without users, one standing admin session: forms still carry its CSRF token, so another
@@ -104,6 +113,8 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
 
   app.get('/healthz', async (_request, reply) => await reply.type('text/plain').send('ok'))
 
+  app.get('/favicon.ico', async (_request, reply) => await reply.type('image/svg+xml').header('Cache-Control', 'max-age=86400').send(FAVICON))
+
   app.get('/metrics', async (_request, reply) => await reply.type('text/plain; version=0.0.4; charset=utf-8').send(await source.prometheus()))
 
   app.get('/login', async (request, reply) => {
@@ -138,8 +149,7 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
       overview: source.overview(),
       process: source.process(),
       latest: samples.at(-1),
-      traffic: trafficChart(samples, TRAFFIC_SERIES),
-      connectionsChart: trafficChart(samples, CONNECTION_SERIES),
+      ...liveCharts(samples),
       chartWidth: CHART_WIDTH,
       chartHeight: CHART_HEIGHT
     })
@@ -156,6 +166,27 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
     const connection = source.connection(clientId)
     if (connection === undefined) return render(reply.code(404), 'not-connected', request, { clientId })
     return render(reply, 'connection', request, { connection })
+  })
+
+  app.get('/connections/:clientId/inspect', async (request, reply) => {
+    const { clientId } = request.params as { clientId: string }
+    const inspection = source.inspection(clientId)
+    if (inspection === undefined) return render(reply.code(404), 'not-connected', request, { clientId })
+    return render(reply, 'inspect', request, { inspection })
+  })
+
+  app.get('/connections/:clientId/inspect/events', async (request, reply) => {
+    const { clientId } = request.params as { clientId: string }
+    reply.hijack()
+    const stream = reply.raw
+    stream.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+    stream.write(': inspecting\n\n')
+    const stop = source.followInspection(clientId, step => stream.write(`data: ${JSON.stringify(step)}\n\n`))
+    if (stop === undefined) {
+      stream.end('event: end\ndata: {}\n\n')
+      return
+    }
+    request.raw.once('close', stop)
   })
 
   app.post('/connections/:clientId/disconnect', async (request, reply) => {
@@ -224,10 +255,23 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
     reply.hijack()
     const stream = reply.raw
     stream.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+    let sent = 0
     const send = (): void => {
       const overview = source.overview()
+      const { counters } = overview
       const latest = source.traffic(1)[0]
-      stream.write(`data: ${JSON.stringify({ overview: { ...overview, counters: undefined, uptime: format.duration((overview.at - overview.startedAt) / 1000) }, traffic: latest })}\n\n`)
+      const live: Record<string, unknown> = {
+        ...overview,
+        counters: undefined,
+        uptime: format.duration((overview.at - overview.startedAt) / 1000),
+        messagesReceivedTotal: counters.messagesReceived,
+        messagesSentTotal: counters.messagesSent,
+        droppedTotal: droppedTotal(counters),
+        ...latest
+      }
+      // The charts are redrawn every few seconds: a point a second would not show at an hour's width.
+      if (sent++ % CHART_REFRESH_SECONDS === 0) live.charts = liveCharts(source.traffic())
+      stream.write(`data: ${JSON.stringify(live)}\n\n`)
     }
     send()
     const unsubscribe = source.onTraffic(send)
@@ -235,6 +279,11 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
   })
 
   return app
+}
+
+/** The dashboard's two charts of `samples`. */
+function liveCharts (samples: readonly TrafficSample[]): { traffic: Chart, connectionsChart: Chart } {
+  return { traffic: trafficChart(samples, TRAFFIC_SERIES), connectionsChart: trafficChart(samples, CONNECTION_SERIES) }
 }
 
 /** Where to go after signing in: a path on this monitor only, never another site. */

@@ -11,7 +11,14 @@ import type { BrokerOverview } from '../runtime/metrics/broker-overview.js'
 import type { PrometheusMetrics } from '../runtime/metrics/prometheus-metrics.js'
 import type { ProcessStats } from '../runtime/metrics/process-stats.js'
 import type { TrafficSample } from '../runtime/metrics/traffic-history.js'
-import type { MonitorSource, SystemView } from './monitor-source.js'
+import type { InspectionView, MonitorSource, SystemView } from './monitor-source.js'
+import { stateName } from '../actors/connection/connection-summary.js'
+import { connectionMachine } from '../actors/connection/connection.machine.js'
+import { activeStateIds, type InspectedStep } from '../runtime/machine-inspector.js'
+import { machineChart, type ChartableStateNode } from './machine-chart.js'
+
+/** The connection machine never changes while the broker runs: charted once. */
+const CONNECTION_MACHINE_CHART = machineChart(connectionMachine.root as unknown as ChartableStateNode)
 import { exploreTopics, flowOf } from './topic-explorer.js'
 import type { FlowView, TopicPage } from './topic-views.js'
 
@@ -67,6 +74,26 @@ export class BrokerMonitorSource implements MonitorSource {
       listeners: this.broker.listenerAddresses,
       storage: storage === 'level' ? { kind: 'LevelDB', directory: dataDir, durability, bytes } : { kind: 'memory' }
     }
+  }
+
+  inspection (clientId: string): InspectionView | undefined {
+    const connection = this.find(clientId)
+    if (connection === undefined) return undefined
+    const { value } = connection.actor.getSnapshot()
+    return {
+      clientId,
+      enabled: this.broker.inspector !== undefined,
+      chart: CONNECTION_MACHINE_CHART,
+      state: stateName(value),
+      activeIds: activeStateIds(connectionMachine.id, value),
+      steps: this.broker.inspector?.history(connection.actor.sessionId) ?? []
+    }
+  }
+
+  followInspection (clientId: string, listener: (step: InspectedStep) => void): (() => void) | undefined {
+    const connection = this.find(clientId)
+    if (connection === undefined) return undefined
+    return this.broker.inspector?.follow(connection.actor.sessionId, listener)
   }
 
   topics (prefix: string): TopicPage {

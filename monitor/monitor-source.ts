@@ -3,6 +3,8 @@ import type { SettingChange, SettingView } from '../runtime/config/runtime-setti
 import type { BoundListener } from '../runtime/listeners/listener.js'
 import type { LogEntry } from '../runtime/recent-logs.js'
 import type { FlowView, TopicPage } from './topic-views.js'
+import type { InspectedStep } from '../runtime/machine-inspector.js'
+import type { MachineChart } from './machine-chart.js'
 import type { BrokerOverview } from '../runtime/metrics/broker-overview.js'
 import type { ProcessStats } from '../runtime/metrics/process-stats.js'
 import type { TrafficSample } from '../runtime/metrics/traffic-history.js'
@@ -26,6 +28,10 @@ export interface MonitorSource {
   /** The Prometheus text exposition of every metric. */
   prometheus (): Promise<string>
   system (): Promise<SystemView>
+  /** The state-machine inspector's view of `clientId`'s machine; undefined when that client is not connected. */
+  inspection (clientId: string): InspectionView | undefined
+  /** Calls `listener` with each step of `clientId`'s machine while inspection is on; undefined when it cannot be followed. */
+  followInspection (clientId: string, listener: (step: InspectedStep) => void): (() => void) | undefined
   /** The topic explorer at `prefix` ('' for the root); looking switches the publish watch on for ten minutes. */
   topics (prefix: string): TopicPage
   /** Publishers -> topics -> subscribers of the topics `filter` matches; looking switches the watch on too. */
@@ -49,4 +55,17 @@ export interface SystemView {
     /** Bytes the data directory takes on disk; undefined for the memory store. */
     readonly bytes?: number
   }
+}
+
+/** A connection's machine as the inspector shows it. */
+export interface InspectionView {
+  readonly clientId: string
+  /** False unless the broker runs with `inspect` (dev mode): the chart is shown, the stream is not recorded. */
+  readonly enabled: boolean
+  readonly chart: MachineChart
+  readonly state: string
+  /** The ids of the state nodes the machine is in now. */
+  readonly activeIds: readonly string[]
+  /** Its last steps, oldest first (empty when inspection is off). */
+  readonly steps: readonly InspectedStep[]
 }

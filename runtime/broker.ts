@@ -44,6 +44,7 @@ import { ConnectionAdmission } from './limits/connection-admission.js'
 import { LimitReporter } from './limits/limit-reporter.js'
 import { MemoryWatermark, watermarkBytes } from './limits/memory-watermark.js'
 import { BrokerMetrics } from './metrics/broker-metrics.js'
+import { MachineInspector } from './machine-inspector.js'
 import { isSysTopic } from '../actors/connection/sys-topics.js'
 import { SysTopicsPublisher } from './metrics/sys-topics-publisher.js'
 import { troupeVersion } from './troupe-version.js'
@@ -85,6 +86,8 @@ export class Broker implements BrokerServices {
   /** Where every store write goes: one batch per tick. */
   private readonly commit: GroupCommit
   readonly supervisor: ConnectionSupervisor
+  /** Dev mode's state-machine inspector (`inspect`); undefined, and free, otherwise. */
+  readonly inspector: MachineInspector | undefined
   readonly keepAlive = new KeepAliveSweeper()
   readonly startedAt = Date.now()
   /** The broker's numbers, sampled once a second, for $SYS, /metrics and the monitor. */
@@ -128,7 +131,9 @@ export class Broker implements BrokerServices {
     this.commit = new GroupCommit(this.persistence, (error, operations) => {
       this.log.error({ err: error, operations, store: this.store.kind }, 'store write failed: the acknowledgements that waited for it were refused')
     })
-    this.supervisor = createActor(connectionSupervisorMachine, { input: { log: this.log } })
+    this.inspector = config.inspect ? new MachineInspector() : undefined
+    // Connection actors join the supervisor's actor system, so inspecting it inspects them all.
+    this.supervisor = createActor(connectionSupervisorMachine, { input: { log: this.log }, inspect: this.inspector?.observe })
     this.router = new Router(createActor(routerMachine, {
       input: {
         onRetainedChange: (topic, message) => {

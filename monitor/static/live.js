@@ -17,14 +17,31 @@
     byteRate: value => bytes(value) + '/s',
     plain: value => typeof value === 'number' ? integer.format(value) : String(value)
   }
+  const duration = seconds => {
+    const s = Math.max(0, Math.floor(seconds))
+    if (s >= 3600) return Math.floor(s / 3600) + 'h ' + Math.floor((s % 3600) / 60) + 'm'
+    if (s >= 60) return Math.floor(s / 60) + 'm ' + (s % 60) + 's'
+    return s + 's'
+  }
   const events = new EventSource('/events')
   events.onmessage = message => {
-    const data = JSON.parse(message.data)
-    const values = Object.assign({}, data.overview, data.traffic)
+    const values = JSON.parse(message.data)
     for (const field of fields) {
       const value = values[field.dataset.live]
       if (value === undefined) continue
       field.textContent = (show[field.dataset.format] || show.plain)(value)
+    }
+    // Every few seconds the server sends the charts redrawn.
+    if (values.charts === undefined) return
+    for (const [chart, drawn] of Object.entries(values.charts)) {
+      for (const path of drawn.paths) {
+        const element = document.querySelector('path[data-chart="' + chart + '"][data-series="' + path.key + '"]')
+        if (element !== null) element.setAttribute('d', path.d)
+      }
+      const max = document.querySelector('[data-chart-max="' + chart + '"]')
+      if (max !== null) max.textContent = (show[max.dataset.format] || show.plain)(drawn.max)
+      const seconds = document.querySelector('[data-chart-seconds="' + chart + '"]')
+      if (seconds !== null) seconds.textContent = duration(drawn.seconds)
     }
   }
 })()
@@ -54,5 +71,35 @@
     if (empty) empty.remove()
     body.insertBefore(row, body.firstChild)
     while (body.children.length > 1000) body.removeChild(body.lastChild)
+  }
+})()
+
+// The inspector: each step of the machine is added at the top, and the chart follows its state.
+;(function () {
+  const body = document.getElementById('inspect-steps')
+  if (body === null || body.dataset.enabled !== 'yes' || typeof EventSource === 'undefined') return
+  const events = new EventSource('/connections/' + encodeURIComponent(body.dataset.clientId) + '/inspect/events')
+  events.addEventListener('end', () => events.close())
+  events.onmessage = message => {
+    const step = JSON.parse(message.data)
+    const row = document.createElement('tr')
+    row.className = 'step-' + step.kind
+    for (const text of [new Date(step.at).toISOString().slice(11, 23), step.kind, step.name, step.state || '']) {
+      const cell = document.createElement('td')
+      cell.textContent = text
+      row.appendChild(cell)
+    }
+    const empty = body.querySelector('.empty-row')
+    if (empty) empty.remove()
+    body.insertBefore(row, body.firstChild)
+    while (body.children.length > 500) body.removeChild(body.lastChild)
+    if (step.kind !== 'transition') return
+    const active = new Set(step.activeIds)
+    for (const node of document.querySelectorAll('[data-state-id]')) node.classList.toggle('active', active.has(node.dataset.stateId))
+    const badge = document.getElementById('inspect-state')
+    if (badge !== null) {
+      badge.textContent = step.state
+      badge.className = 'state state-' + step.state.split('.')[0]
+    }
   }
 })()

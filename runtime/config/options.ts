@@ -146,6 +146,7 @@ export const OPTIONS = {
   monitorPasswordFile: option<string | undefined>('monitor-password-file', undefined, 'FILE', 'Mosquitto password file (see troupe passwd) of the monitor\'s users: with it the monitor asks for a login; without it nobody signs in and it listens on 127.0.0.1 only', path('monitor-password-file', 'file')),
   monitorAdmins: option<readonly string[]>('monitor-admins', [], 'LIST', 'Users of monitor-password-file who may change things (disconnect clients); the others may only look. Comma-separated, or a YAML list', userList('monitor-admins')),
   sysInterval: option('sys-interval', 10, 'SECONDS', 'How often the broker publishes its numbers under $SYS/broker/... (retained, Mosquitto\'s topic names); 0: never', integer('sys-interval', 0, 86_400)),
+  inspect: option('inspect', false, 'BOOL', 'Dev mode: record every connection machine\'s events, transitions and actions for the monitor\'s state-machine inspector (true or false); costs a few microseconds per event, nothing when off', yesOrNo('inspect')),
   logLevel: option<LogLevel>('log-level', 'info', 'LEVEL', `Least severe log level written: ${LOG_LEVELS.join(', ')}`, oneOf('log-level', LOG_LEVELS))
 } as const
 

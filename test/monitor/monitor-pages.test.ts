@@ -305,7 +305,7 @@ test('connection detail: subscriptions and the machine\'s last events; an admin\
   await page.goto(`${server.url}connections`)
   await page.getByRole('link', { name: 'kitchen-display' }).click()
   await page.waitForURL(/\/connections\/kitchen-display$/)
-  assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /^kitchen-display\s+connected\.serving$/)
+  assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /^kitchen-display\s+connected\.serving\s+State machine →$/)
   const panel = (name: RegExp): ReturnType<Page['locator']> => page.locator('.panel', { has: page.getByRole('heading', { level: 2, name }) })
   const connection = await panel(/^Connection$/).locator('dl').innerText()
   assert.match(connection, /Protocol\s+MQTT 5\.0/)
