@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { LaunchCommand } from './broker-process.js'
+import { DashboardViewer } from './load/dashboard-viewer.js'
 
 /** The repository root: brokers run from there so that `tsx` and `dist/` resolve. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -26,6 +27,8 @@ export interface BrokerTuning {
 /** What a launch may need besides its port and tuning. */
 export interface LaunchContext {
   readonly port: number
+  /** A free port for Troupe's monitor, for a variant that watches it. */
+  readonly monitorPort: number
   readonly tuning: BrokerTuning
   /** A scratch directory for config files, removed when the bench ends. */
   readonly workDir: string
@@ -43,35 +46,61 @@ export interface BrokerDefinition {
   readonly mqtt5: boolean
   /** Peers are what the first selected non-peer broker is compared with in the ratio columns. */
   readonly peer: boolean
-  /** Set on Troupe run on another store than memory: see StorageVariant. */
-  readonly storageVariant?: StorageVariant
+  /** Set on Troupe run in another configuration (another store, the monitor open): see ConfigVariant. */
+  readonly variant?: ConfigVariant
   launch (context: LaunchContext): LaunchCommand
+  /** Something that runs beside the broker during each of its runs, started once it listens (a monitor page open). */
+  readonly companion?: (context: LaunchContext) => Promise<Companion>
+}
+
+export interface Companion {
+  /** What it did, for the progress line. */
+  stop (): Promise<string>
 }
 
 /**
- * Troupe on a durable store. Such a variant answers "what does durability cost Troupe", not
- * "how does Troupe compare with its peers", so it stays out of the comparison tables: it runs
- * in one scenario only, on the main MQTT version only, in the same alternating rounds as the
- * others, and is reported in a table of its own against the first selected non-peer broker
- * (Troupe on its memory store).
+ * Troupe in another configuration than the default. Such a variant answers "what does this
+ * cost Troupe" (durability, an open monitor), not "how does Troupe compare with its peers", so
+ * it stays out of the comparison tables: it runs in its own scenarios only, on the main MQTT
+ * version only, in the same alternating rounds as the others, and is reported in a table of
+ * its group against the first selected non-peer broker (Troupe as configured by default).
  */
-export interface StorageVariant {
-  /** Id of the one scenario it runs in. */
-  readonly scenario: string
-  /** Its name next to "memory" in its table, e.g. "level os". */
-  readonly store: string
-  /** Least fraction of the memory store's value it is meant to reach; a lower one is marked. */
+export interface ConfigVariant {
+  /** Ids of the scenarios it runs in. */
+  readonly scenarios: readonly string[]
+  /** Its name in its table, e.g. "level os". */
+  readonly name: string
+  readonly group: VariantGroup
+  /** Least fraction of the baseline's value it is meant to reach; a lower one is marked. */
   readonly target: number | undefined
 }
 
-export type StorageVariantBroker = BrokerDefinition & { readonly storageVariant: StorageVariant }
+/** Variants reported in one table. */
+export interface VariantGroup {
+  readonly id: string
+  /** What Troupe's default configuration is called in the table, e.g. "memory". */
+  readonly baseline: string
+  /** The sentence above the table. */
+  readonly heading: string
+}
 
-export function isStorageVariant (broker: BrokerDefinition): broker is StorageVariantBroker {
-  return broker.storageVariant !== undefined
+export type VariantBroker = BrokerDefinition & { readonly variant: ConfigVariant }
+
+export function isVariant (broker: BrokerDefinition): broker is VariantBroker {
+  return broker.variant !== undefined
+}
+
+const STORAGE: VariantGroup = { id: 'storage', baseline: 'memory', heading: 'on LevelDB: Troupe with --storage level (a new database per run) against Troupe on its memory store' }
+const MONITOR: VariantGroup = {
+  id: 'monitor',
+  baseline: 'monitor idle',
+  heading: 'with the monitor open: Troupe while a client follows its dashboard (the live stream, and the dashboard, connections and topics pages fetched every 2 s, which keeps the topic watch on) against Troupe with its monitor idle'
 }
 
 /** Issue 4: on LevelDB with `os` durability Troupe should keep at least half its memory store's QoS 1 throughput. */
 const LEVEL_OS_TARGET = 0.5
+/** Issue 6: with the monitor open on the dashboard, throughput should drop by less than 5%. */
+const MONITOR_OPEN_TARGET = 0.95
 
 /** Troupe from dist/ (the bench script builds it first), with `extraArgs` for a variant such as `--storage level`. */
 function troupe (id: string, label: string, extraArgs: (context: LaunchContext) => readonly string[] = () => []): BrokerDefinition {
@@ -90,7 +119,7 @@ function troupe (id: string, label: string, extraArgs: (context: LaunchContext) 
         // warn, not info: info logs every connect, which would bill the connect-rate scenario for logging.
         '--log-level', 'warn',
         // The monitor runs, as by default, on a free port: 8080 may be taken.
-        '--monitor-port', '0',
+        '--monitor-port', String(context.monitorPort),
         '--max-inflight', String(context.tuning.maxInflight),
         '--max-queued', String(context.tuning.maxQueued),
         ...extraArgs(context)
@@ -113,8 +142,15 @@ function troupeOnLevel (durability: 'os' | 'fsync', target: number | undefined):
       // compaction debt of another's writes.
       '--data-dir', mkdtempSync(join(workDir, `level-${durability}-`))
     ]),
-    storageVariant: { scenario: 'qos1', store, target }
+    variant: { scenarios: ['qos1'], name: store, group: STORAGE, target }
   }
+}
+
+/** Troupe with a client following its monitor's dashboard, in the throughput scenarios. */
+const troupeMonitorOpen: BrokerDefinition = {
+  ...troupe('troupe-monitor', 'Troupe monitor open'),
+  variant: { scenarios: ['fan-in', 'fan-out', 'qos1'], name: 'monitor open', group: MONITOR, target: MONITOR_OPEN_TARGET },
+  companion: async ({ monitorPort }) => await DashboardViewer.open(monitorPort)
 }
 
 const aedes: BrokerDefinition = {
@@ -162,5 +198,6 @@ export const BROKERS: readonly BrokerDefinition[] = [
   aedes,
   mosquitto,
   troupeOnLevel('os', LEVEL_OS_TARGET),
-  troupeOnLevel('fsync', undefined)
+  troupeOnLevel('fsync', undefined),
+  troupeMonitorOpen
 ]

@@ -51,7 +51,7 @@ const FLAGS: Record<string, Flag> = {
   warmup: { key: 'warmupSeconds', hint: 'SECONDS', text: 'warm-up before each measured window', defaultValue: '1' },
   seconds: { key: 'seconds', hint: 'SECONDS', text: 'measured window of each throughput and latency run', defaultValue: '4' },
   only: { key: 'only', hint: 'LIST', text: 'scenarios to run, comma-separated (fan-in,fan-out,qos1,latency,connect,memory)', defaultValue: undefined },
-  brokers: { key: 'brokers', hint: 'LIST', text: 'brokers to run, comma-separated (troupe,aedes,mosquitto,troupe-level-os,troupe-level-fsync); the troupe-level-* ones run in qos1 only', defaultValue: undefined },
+  brokers: { key: 'brokers', hint: 'LIST', text: 'brokers to run, comma-separated (troupe,aedes,mosquitto,troupe-level-os,troupe-level-fsync,troupe-monitor); the troupe-level-* ones run in qos1 only, troupe-monitor (a client following the monitor\'s dashboard) in fan-in, fan-out and qos1', defaultValue: undefined },
   mqtt: { key: 'mqtt', hint: 'LIST', text: 'MQTT versions of the load clients, 4 (3.1.1) and/or 5 (5.0). 4,5: every scenario on 3.1.1, and fan-in, fan-out and qos1 also on 5.0 for the 5.0-against-3.1.1 table; 4: 3.1.1 only; 5: every scenario on 5.0 (brokers without 5.0 are skipped)', defaultValue: '4,5' },
   payload: { key: 'payloadBytes', hint: 'BYTES', text: 'payload size of every PUBLISH (at least 8: latency stores a timestamp)', defaultValue: '16' },
   'qos0-window': { key: 'qos0Window', hint: 'N', text: 'QoS 0 scenarios: messages in flight (sent, not yet read by every subscriber) across all publishers; 0 floods with no cap', defaultValue: '2000' },

@@ -1,4 +1,4 @@
-import type { BrokerDefinition, StorageVariantBroker } from './brokers.js'
+import type { BrokerDefinition, VariantBroker } from './brokers.js'
 import type { MqttVersion } from './load/packets.js'
 import type { Metric, Scenario } from './scenario.js'
 
@@ -103,31 +103,33 @@ function versionRatio (ratio: number, metric: Metric, peer: boolean): string {
 }
 
 /**
- * Troupe on durable stores against Troupe on memory (`memory`, the first selected non-peer
- * broker), all on `version`: per scenario a variant runs in, the median of the rounds of
- * each, and variant/memory. A ratio below the variant's target says so, as the version table
- * marks a cost over its budget; a cell is "–" where a variant does not run in that scenario.
+ * Troupe's variants of one group against Troupe as configured by default (`base`, the first
+ * selected non-peer broker), all on `version`: per scenario a variant runs in, the median of
+ * the rounds of each, and variant/base. A ratio below the variant's target says so, as the
+ * version table marks a cost over its budget; a cell is "–" where a variant does not run in
+ * that scenario.
  */
-export function storageTable (scenarios: readonly Scenario[], memory: BrokerDefinition | undefined, variants: readonly StorageVariantBroker[], measurements: readonly Measurement[], version: MqttVersion): string {
-  const header = ['Scenario', 'Unit', `${memory?.label ?? 'Troupe'} memory`, ...variants.flatMap(variant => [variant.storageVariant.store, `${variant.storageVariant.store}/memory`])]
+export function variantTable (scenarios: readonly Scenario[], base: BrokerDefinition | undefined, variants: readonly VariantBroker[], measurements: readonly Measurement[], version: MqttVersion): string {
+  const baseline = variants[0]?.variant.group.baseline ?? 'default'
+  const header = ['Scenario', 'Unit', `${base?.label ?? 'Troupe'} ${baseline}`, ...variants.flatMap(variant => [variant.variant.name, `${variant.variant.name}/${baseline}`])]
   const lines = [row(header), row(header.map((_, i) => i < 2 ? '---' : '---:'))]
-  for (const scenario of scenarios.filter(scenario => variants.some(variant => variant.storageVariant.scenario === scenario.id))) {
+  for (const scenario of scenarios.filter(scenario => variants.some(variant => variant.variant.scenarios.includes(scenario.id)))) {
     for (const metric of scenario.metrics) {
-      const base = memory === undefined ? Number.NaN : median(valuesOf(measurements, scenario, memory, version, metric))
+      const baseValue = base === undefined ? Number.NaN : median(valuesOf(measurements, scenario, base, version, metric))
       const cells = variants.flatMap(variant => {
-        if (variant.storageVariant.scenario !== scenario.id) return ['–', '–']
+        if (!variant.variant.scenarios.includes(scenario.id)) return ['–', '–']
         const value = median(valuesOf(measurements, scenario, variant, version, metric))
-        return [format(value, metric.decimals), storageRatio(value / base, metric, variant.storageVariant.target)]
+        return [format(value, metric.decimals), variantRatio(value / baseValue, metric, variant.variant.target)]
       })
-      lines.push(row([metric.label, `${metric.unit} (${metric.better} is better)`, format(base, metric.decimals), ...cells]))
+      lines.push(row([metric.label, `${metric.unit} (${metric.better} is better)`, format(baseValue, metric.decimals), ...cells]))
     }
   }
   return lines.join('\n')
 }
 
-function storageRatio (ratio: number, metric: Metric, target: number | undefined): string {
+function variantRatio (ratio: number, metric: Metric, target: number | undefined): string {
   if (!Number.isFinite(ratio)) return '–'
-  // A target is a least fraction of the memory store's rate: times and sizes have none.
+  // A target is a least fraction of the baseline's rate: times and sizes have none.
   if (target === undefined || metric.better !== 'higher' || ratio >= target) return ratio.toFixed(2)
   return `**${ratio.toFixed(2)} (below the ${target.toFixed(2)} target)**`
 }

@@ -20,17 +20,17 @@ export function comparedScenarios (scenarios: readonly Scenario[], versions: rea
   return both ? scenarios.filter(scenario => MQTT5_COMPARED.includes(scenario)) : []
 }
 
-/** False for a storage variant in any scenario but its own: it is measured in that one only. */
+/** False for a configuration variant in any scenario but its own: it is measured in those only. */
 export function runsIn (broker: BrokerDefinition, scenario: Scenario): boolean {
-  return broker.storageVariant === undefined || broker.storageVariant.scenario === scenario.id
+  return broker.variant === undefined || broker.variant.scenarios.includes(scenario.id)
 }
 
 /**
  * What one round of `scenario` runs, in order: every broker on the main version (brokers
- * without 5.0 are left out when that is 5.0, storage variants when it is not their scenario),
+ * without 5.0 are left out when that is 5.0, configuration variants when it is not theirs),
  * then, when both versions were asked for and the scenario is compared, every broker with 5.0
- * but the storage variants again on 5.0. Both sit in the same round so that drift on the
- * machine hits the two versions, and the stores, alike.
+ * but the variants again on 5.0. Both sit in the same round so that drift on the machine hits
+ * the two versions, and the configurations, alike.
  */
 export function roundRuns (scenario: Scenario, brokers: readonly BrokerDefinition[], versions: readonly MqttVersion[]): PlannedRun[] {
   const main = mainVersion(versions)
@@ -38,8 +38,8 @@ export function roundRuns (scenario: Scenario, brokers: readonly BrokerDefinitio
     .filter(broker => (main === 4 || broker.mqtt5) && runsIn(broker, scenario))
     .map(broker => ({ broker, version: main }))
   if (comparedScenarios([scenario], versions).length > 0) {
-    // The storage variants stay on the main version: their table compares stores, not versions.
-    runs.push(...brokers.filter(broker => broker.mqtt5 && broker.storageVariant === undefined).map(broker => ({ broker, version: 5 as const })))
+    // The variants stay on the main version: their tables compare configurations, not versions.
+    runs.push(...brokers.filter(broker => broker.mqtt5 && broker.variant === undefined).map(broker => ({ broker, version: 5 as const })))
   }
   return runs
 }

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BrokerProcess, freePort } from './broker-process.js'
-import { BROKERS, isStorageVariant } from './brokers.js'
+import { BROKERS, isVariant, type Companion, type VariantBroker } from './brokers.js'
 import { killAll } from './children.js'
 import { describeEnvironment } from './environment.js'
 import { prepareLoadProcess, spinEventLoop } from './load-process.js'
 import { helpText, parseOptions, type BenchOptions } from './options.js'
-import { roundsTable, storageTable, summaryTable, versionName, versionTable, type Measurement } from './report.js'
+import { roundsTable, summaryTable, variantTable, versionName, versionTable, type Measurement } from './report.js'
 import { comparedScenarios, mainVersion, roundRuns, runsIn, type PlannedRun } from './run-plan.js'
 import type { Scenario } from './scenario.js'
 import { SCENARIOS } from './scenarios/index.js'
@@ -43,11 +43,11 @@ async function main (argv: readonly string[]): Promise<number> {
   const main = mainVersion(options.mqtt)
   for (const broker of brokers) {
     if (main === 5 && !broker.mqtt5) log(`${broker.id} has no MQTT 5 support: skipped under --mqtt 5`)
-    if (isStorageVariant(broker) && !scenarios.some(scenario => runsIn(broker, scenario))) log(`${broker.id} runs in ${broker.storageVariant.scenario} only: skipped`)
+    if (isVariant(broker) && !scenarios.some(scenario => runsIn(broker, scenario))) log(`${broker.id} runs in ${broker.variant.scenarios.join(', ')} only: skipped`)
   }
-  // The storage variants are measured against Troupe on memory, not against the peers.
-  const comparison = brokers.filter(broker => !isStorageVariant(broker))
-  const variants = brokers.filter(isStorageVariant)
+  // The variants are measured against Troupe as configured by default, not against the peers.
+  const comparison = brokers.filter(broker => !isVariant(broker))
+  const variants = brokers.filter(isVariant)
   const compared = comparedScenarios(scenarios, options.mqtt)
   const comparedBrokers = comparison.filter(broker => broker.mqtt5)
   const needsIdle = scenarios.some(scenario => scenario.id === 'memory') ? options.idleConnections : 0
@@ -78,16 +78,18 @@ async function main (argv: readonly string[]): Promise<number> {
   const versionSection = compared.length > 0 && comparedBrokers.length > 0
     ? ['', 'MQTT 5.0 against 3.1.1 (same broker, same scenario), median of the rounds:', '', versionTable(compared, comparedBrokers, measurements)]
     : []
-  const storageScenarios = scenarios.filter(scenario => variants.some(variant => runsIn(variant, scenario)))
-  const storageSection = storageScenarios.length > 0
-    ? [
-        '',
-        `${storageScenarios.map(scenario => scenario.title).join(', ')} on LevelDB: Troupe with --storage level (a new database per run) ` +
-          `against Troupe on its memory store, MQTT ${versionName(main)}, median of the rounds:`,
-        '',
-        storageTable(storageScenarios, comparison.find(broker => !broker.peer), variants, measurements, main)
-      ]
-    : []
+  const groups = new Map<string, VariantBroker[]>()
+  for (const variant of variants) groups.set(variant.variant.group.id, [...groups.get(variant.variant.group.id) ?? [], variant])
+  const variantSections = [...groups.values()].flatMap(group => {
+    const groupScenarios = scenarios.filter(scenario => group.some(variant => runsIn(variant, scenario)))
+    if (groupScenarios.length === 0) return []
+    return [
+      '',
+      `${groupScenarios.map(scenario => scenario.title).join(', ')} ${group[0]!.variant.group.heading}, MQTT ${versionName(main)}, median of the rounds:`,
+      '',
+      variantTable(groupScenarios, comparison.find(broker => !broker.peer), group, measurements, main)
+    ]
+  })
   console.log([
     `Run of ${started.toISOString().slice(0, 10)}, ${minutes.toFixed(1)} min: ${environment}.`,
     `MQTT ${versionName(main)}, ${options.payloadBytes}-byte payloads, ${options.rounds} rounds, ` +
@@ -95,7 +97,7 @@ async function main (argv: readonly string[]): Promise<number> {
       `${options.spin ? ', spinning load' : ''}; broker on core 0, load on core 1. Median of the rounds:`,
     ...summarySection,
     ...versionSection,
-    ...storageSection,
+    ...variantSections,
     '',
     'Every round:',
     '',
@@ -110,24 +112,30 @@ async function main (argv: readonly string[]): Promise<number> {
 async function runOnce (scenario: Scenario, { broker, version }: PlannedRun, round: number, runNumber: number, options: BenchOptions, workDir: string): Promise<Measurement> {
   const tag = `[${scenario.id} ${round + 1}/${options.rounds}] ${broker.id.padEnd(ID_WIDTH)} ${versionName(version).padEnd(5)}`
   const port = await freePort()
+  const launch = { port, monitorPort: await freePort(), tuning: scenario.tuning, workDir, nodeArgs: options.nodeArgs }
   let running: BrokerProcess | undefined
+  let companion: Companion | undefined
   try {
-    running = await BrokerProcess.start(broker.id, broker.launch({ port, tuning: scenario.tuning, workDir, nodeArgs: options.nodeArgs }), port)
+    running = await BrokerProcess.start(broker.id, broker.launch(launch), port)
+    companion = await broker.companion?.(launch)
     const limitMs = (Math.max(options.warmupSeconds, options.latencyWarmupSeconds) + options.seconds) * 1000 + RUN_SLACK_MS
     // Client ids new to every run, so that no session (persistent in qos1) could carry over
     // from one run to the next; fixed width, so that every broker gets ids of the same length.
     const runId = `b${String(runNumber).padStart(4, '0')}v${version}${scenario.id}`
     const run = scenario.run({ broker: running, options, version, runId })
     const outcome = await withTimeout(run, limitMs, `${scenario.id} on ${broker.id} (MQTT ${versionName(version)})`)
+    const companionDetail = await companion?.stop()
+    companion = undefined
     const shown = scenario.metrics
       .map(metric => `${outcome.values[metric.key]!.toLocaleString('en-US', { maximumFractionDigits: metric.decimals })} ${metric.unit}`)
       .join(', ')
-    log(`${tag} ${shown}  (${outcome.detail})`)
+    log(`${tag} ${shown}  (${outcome.detail}${companionDetail === undefined ? '' : `; ${companionDetail}`})`)
     return { scenario, broker, version, round, values: outcome.values }
   } catch (error) {
     log(`${tag} FAILED: ${(error as Error).stack ?? String(error)}`)
     return { scenario, broker, version, round, values: undefined }
   } finally {
+    await companion?.stop()
     await running?.stop()
   }
 }
