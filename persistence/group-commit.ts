@@ -15,7 +15,9 @@ export class GroupCommit {
   constructor (
     private readonly actor: PersistenceActor,
     /** Told once per batch that failed, with how many operations it lost. */
-    private readonly onFailure?: (error: Error, operations: number) => void
+    private readonly onFailure?: (error: Error, operations: number) => void,
+    /** Told once per batch applied, with the seconds from its hand-over to the store's answer. */
+    private readonly onApplied?: (seconds: number, operations: number) => void
   ) {}
 
   write (operation: StoreOperation): void {
@@ -48,6 +50,10 @@ export class GroupCommit {
     const operations = this.operations
     if (this.onFailure !== undefined && operations.length > 0) {
       this.settled.push(error => { if (error !== undefined) this.onFailure!(error, operations.length) })
+    }
+    if (this.onApplied !== undefined && operations.length > 0) {
+      const started = performance.now()
+      this.settled.push(error => { if (error === undefined) this.onApplied!((performance.now() - started) / 1000, operations.length) })
     }
     const batch = { operations, settled: this.settled }
     this.operations = []

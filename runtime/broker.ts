@@ -130,7 +130,7 @@ export class Broker implements BrokerServices {
     this.persistence = createActor(persistenceMachine, { input: { store: this.store } })
     this.commit = new GroupCommit(this.persistence, (error, operations) => {
       this.log.error({ err: error, operations, store: this.store.kind }, 'store write failed: the acknowledgements that waited for it were refused')
-    })
+    }, seconds => this.metrics.storeBatches.observe(seconds))
     this.inspector = config.inspect ? new MachineInspector() : undefined
     // Connection actors join the supervisor's actor system, so inspecting it inspects them all.
     this.supervisor = createActor(connectionSupervisorMachine, { input: { log: this.log }, inspect: this.inspector?.observe })

@@ -17,6 +17,7 @@ export class PrometheusMetrics {
   constructor (private readonly metrics: BrokerMetrics) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
+    this.registry.registerMetric(metrics.storeBatches)
     const gauge = (name: string, help: string, read: (overview: BrokerOverview) => number): void => {
       const self = this
       new Gauge({ name, help, registers, collect () { this.set(read(self.overview())) } })

@@ -251,6 +251,17 @@ test('prom-client\'s process metrics are there: CPU seconds and event loop lag',
   assert.ok(valueOf(samples, 'process_resident_memory_bytes') > 0)
 })
 
+test('troupe_store_batch_seconds times the store\'s batches: a retained message\'s write is one more', async context => {
+  const server = await serve(context, { sysInterval: 0 })
+  const before = valueOf(await scrape(server), 'troupe_store_batch_seconds_count')
+  const client = await connectClient(server.broker.url)
+  await client.publishAsync('store/timed', 'kept', { qos: 1, retain: true })
+  const count = await metricBecomes(server, 'troupe_store_batch_seconds_count', {}, value => value > before, 'a batch more')
+  const samples = await scrape(server)
+  assert.is(valueOf(samples, 'troupe_store_batch_seconds_bucket', { le: '+Inf' }), count, 'every batch is in the +Inf bucket')
+  assert.ok(valueOf(samples, 'troupe_store_batch_seconds_sum') >= 0)
+})
+
 test('/metrics and /healthz need no login when the monitor\'s pages do', async context => {
   const server = await serve(context, {}, true)
   const home = await fetch(server.url, { redirect: 'manual' })
