@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import type { Broker } from '../runtime/broker.js'
+import { RUNTIME_SETTINGS, type Broker } from '../runtime/broker.js'
 import type { LoadedConfig } from '../runtime/config/load-config.js'
 import { RuntimeSettings } from '../runtime/config/runtime-settings.js'
 import { RecentLogs } from '../runtime/recent-logs.js'
@@ -47,7 +47,7 @@ export async function startMonitor (broker: Broker, settings: MonitorSettings, l
     if (unknown.length > 0) log.warn({ admins: unknown, file: settings.passwordFile }, 'monitor-admins names users that are not in monitor-password-file')
   }
   const app: FastifyInstance = await buildMonitorApp({
-    source: new BrokerMonitorSource(broker, broker.metrics, new PrometheusMetrics(broker.metrics), settings.recentLogs ?? new RecentLogs(), new RuntimeSettings(settings.loaded ?? asLoaded(broker.config), log)),
+    source: new BrokerMonitorSource(broker, broker.metrics, new PrometheusMetrics(broker.metrics), settings.recentLogs ?? new RecentLogs(), new RuntimeSettings(settings.loaded ?? asLoaded(broker.config), { changeable: RUNTIME_SETTINGS, apply: (key, value) => broker.applySetting(key, value) }, log)),
     users,
     log
   })

@@ -31,7 +31,7 @@ import type { AuthProvider } from './auth/providers/auth-provider.js'
 import { loadAuthProviders } from './auth/providers/load-auth-providers.js'
 import { ProviderAuthenticator } from './auth/providers/provider-authenticator.js'
 import { ProviderAuthorizer } from './auth/providers/provider-authorizer.js'
-import type { BrokerConfig } from './config/options.js'
+import type { BrokerConfig, OptionKey } from './config/options.js'
 import { resolveListeners, type ListenerSpec } from './config/resolve-listeners.js'
 import { subscribeDeniedCode } from './config/subscribe-denied-reason.js'
 import { bindError } from './listeners/bind-error.js'
@@ -48,6 +48,9 @@ import { MachineInspector } from './machine-inspector.js'
 import { isSysTopic } from '../actors/connection/sys-topics.js'
 import { SysTopicsPublisher } from './metrics/sys-topics-publisher.js'
 import { troupeVersion } from './troupe-version.js'
+
+/** The settings `Broker.applySetting` can change while the broker runs. */
+export const RUNTIME_SETTINGS: ReadonlySet<OptionKey> = new Set<OptionKey>(['logLevel', 'maxKeepalive', 'connectTimeout', 'maxClientIdLength', 'maxTopicLength', 'maxTopicLevels', 'maxSubscriptions'])
 
 export interface BrokerOptions {
   readonly config: BrokerConfig
@@ -70,7 +73,8 @@ export interface BrokerOptions {
 export class Broker implements BrokerServices {
   readonly router: Router
   readonly sessions: SessionRegistry
-  readonly settings: ConnectionSettings
+  /** Read where they are used (per CONNECT, per SUBSCRIBE, ...), so that a change at run time applies from the next use. */
+  readonly settings: Mutable<ConnectionSettings>
   readonly authenticator: Authenticator
   readonly authorizer: Authorizer | undefined
   readonly authMethods: ReadonlyMap<string, AuthMethod>
@@ -200,6 +204,25 @@ export class Broker implements BrokerServices {
     broker.sysTopics.start()
     await broker.listen()
     return broker
+  }
+
+  /**
+   * Applies a new value of a setting that may change while the broker runs, from its next use
+   * on; false for a setting that is only read at start. What the monitor's Configuration page
+   * changes goes through here.
+   */
+  applySetting (key: OptionKey, value: unknown): boolean {
+    const settings = this.settings
+    switch (key) {
+      case 'logLevel': this.log.level = value as string; return true
+      case 'maxKeepalive': settings.maxKeepalive = value as number; return true
+      case 'connectTimeout': settings.connectTimeoutMs = (value as number) * 1000; return true
+      case 'maxClientIdLength': settings.maxClientIdLength = value as number; return true
+      case 'maxTopicLength': settings.topicLimits = { ...settings.topicLimits, maxLength: value as number }; return true
+      case 'maxTopicLevels': settings.topicLimits = { ...settings.topicLimits, maxLevels: value as number }; return true
+      case 'maxSubscriptions': settings.maxSubscriptions = value as number; return true
+      default: return false
+    }
   }
 
   /** Port of the TCP listener of --host/--port (the one bound when port 0 was asked for). */
@@ -399,3 +422,5 @@ function mostCommon (values: readonly number[]): number {
   for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1)
   return [...counts].reduce((best, entry) => entry[1] > best[1] ? entry : best)[0]
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }

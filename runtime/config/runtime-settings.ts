@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { readFileForEdit, writeFileAtomically } from '../atomic-file.js'
 import { ConfigError } from './config-error.js'
 import type { LoadedConfig } from './load-config.js'
-import { OPTIONS, type ConfigSource, type LogLevel, type OptionKey } from './options.js'
+import { OPTIONS, type ConfigSource, type OptionKey } from './options.js'
 
 /** One option as the monitor's Configuration page shows it. */
 export interface SettingView {
@@ -29,14 +29,11 @@ export interface SettingChange {
   readonly persisted: { readonly file: string } | { readonly notPersisted: string }
 }
 
-/**
- * Settings that take effect at once when changed, without a restart, and how each is applied.
- * The rest are read when the broker starts or a client connects; changing them at run time
- * would leave the broker half in one configuration and half in the other.
- */
-const CHANGEABLE: ReadonlyMap<OptionKey, (value: unknown, log: Logger) => void> = new Map<OptionKey, (value: unknown, log: Logger) => void>([
-  ['logLevel', (value, log) => { log.level = value as LogLevel }]
-])
+/** Applies a setting at run time (Broker.applySetting); false when it is only read at start. */
+export interface SettingApplier {
+  readonly changeable: ReadonlySet<OptionKey>
+  apply (key: OptionKey, value: unknown): boolean
+}
 
 /**
  * The broker's configuration as it runs: where each value came from, and the changes made
@@ -47,7 +44,7 @@ export class RuntimeSettings {
   private readonly values: Record<OptionKey, unknown>
   private readonly changed = new Set<OptionKey>()
 
-  constructor (private readonly loaded: LoadedConfig, private readonly log: Logger) {
+  constructor (private readonly loaded: LoadedConfig, private readonly applier: SettingApplier, private readonly log: Logger) {
     this.values = { ...loaded.config }
   }
 
@@ -60,16 +57,16 @@ export class RuntimeSettings {
       value: display(key, this.values[key]),
       defaultValue: display(key, OPTIONS[key].defaultValue),
       source: this.changed.has(key) ? 'monitor' : this.loaded.sources[key],
-      changeable: CHANGEABLE.has(key)
+      changeable: this.applier.changeable.has(key)
     }))
   }
 
   /** Checks, applies and persists a new value; a ConfigError when it is not allowed. */
   async change (key: OptionKey, raw: string, by: string): Promise<SettingChange> {
-    const apply = CHANGEABLE.get(key)
-    if (apply === undefined) throw new ConfigError(OPTIONS[key].name, raw, 'this setting is read at start: change it in the configuration and restart the broker', 'monitor')
+    const notChangeable = new ConfigError(OPTIONS[key].name, raw, 'this setting is read at start: change it in the configuration and restart the broker', 'monitor')
+    if (!this.applier.changeable.has(key)) throw notChangeable
     const value = OPTIONS[key].parse(raw, 'monitor')
-    apply(value, this.log)
+    if (!this.applier.apply(key, value)) throw notChangeable
     this.values[key] = value
     this.changed.add(key)
     const persisted = await this.persist(key, value)
