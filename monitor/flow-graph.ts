@@ -25,7 +25,8 @@ export interface FlowGraph {
 }
 
 const WIDTH = 1100
-const ROW = 34
+/** Room for a 24 px node and, under a topic's node, its rate (12 px lower), clear of the next node. */
+const ROW = 48
 const TOP = 24
 const COLUMNS = { publisher: 150, topic: 550, subscriber: 950 } as const
 
