@@ -15,6 +15,7 @@ import type { TrafficSample } from '../runtime/metrics/traffic-history.js'
 import * as format from './view-format.js'
 import { ConfigError } from '../runtime/config/config-error.js'
 import { LOG_LEVELS_SHOWN, logFilterFrom, matchesLogFilter } from './log-filter.js'
+import type { LogEntry } from '../runtime/recent-logs.js'
 import { topicFilterProblem } from '../actors/router/topic-rules.js'
 import { flowGraph } from './flow-graph.js'
 import { payloadViews } from './topic-views.js'
@@ -217,8 +218,10 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
 
   app.get('/logs', async (request, reply) => {
     const filter = logFilterFrom(request.query as Record<string, unknown>)
-    const entries = source.logs().filter(entry => matchesLogFilter(entry, filter)).slice(-LOG_LINES_SHOWN).reverse()
-    return render(reply, 'logs', request, { filter, entries, levels: LOG_LEVELS_SHOWN })
+    const all = source.logs()
+    const entries = all.filter(entry => matchesLogFilter(entry, filter)).slice(-LOG_LINES_SHOWN).reverse()
+    // The live tail starts after the last line the page had, so nothing logged in between is lost.
+    return render(reply, 'logs', request, { filter, entries, levels: LOG_LEVELS_SHOWN, lastId: all.at(-1)?.id ?? 0 })
   })
 
   app.get('/logs/events', async (request, reply) => {
@@ -227,15 +230,18 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
     const stream = reply.raw
     stream.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
     stream.write(': tail\n\n')
-    const unsubscribe = source.onLog(entry => {
+    const send = (entry: LogEntry): void => {
       if (matchesLogFilter(entry, filter)) stream.write(`data: ${JSON.stringify(entry)}\n\n`)
-    })
+    }
+    const after = Number((request.query as { after?: string }).after)
+    if (Number.isInteger(after) && after > 0) for (const entry of source.logs(after)) send(entry)
+    const unsubscribe = source.onLog(send)
     request.raw.once('close', unsubscribe)
   })
 
   app.get('/configuration', async (request, reply) => {
     const { changed, error } = request.query as { changed?: string, error?: string }
-    return render(reply, 'configuration', request, { settings: source.settings(), changed, error })
+    return render(reply, 'configuration', request, { settings: source.settings(), changed, error, attempted: undefined })
   })
 
   app.post('/configuration', async (request, reply) => {
@@ -247,7 +253,7 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
       return await reply.redirect(`/configuration?changed=${encodeURIComponent(`${name ?? ''} is now ${change.value} (${note})`)}`, 303)
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
-      return render(reply.code(400), 'configuration', request, { settings: source.settings(), changed: undefined, error: error.message })
+      return render(reply.code(400), 'configuration', request, { settings: source.settings(), changed: undefined, error: error.message, attempted: { name, value } })
     }
   })
 

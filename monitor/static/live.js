@@ -51,7 +51,7 @@
   const body = document.getElementById('log-lines')
   const toggle = document.getElementById('live-tail')
   if (body === null || toggle === null || typeof EventSource === 'undefined') return
-  const params = new URLSearchParams({ level: body.dataset.level || 'trace', q: body.dataset.q || '' })
+  const params = new URLSearchParams({ level: body.dataset.level || 'trace', q: body.dataset.q || '', after: body.dataset.after || '0' })
   const events = new EventSource('/logs/events?' + params)
   events.onmessage = message => {
     if (!toggle.checked) return

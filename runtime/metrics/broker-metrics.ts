@@ -19,12 +19,12 @@ export class BrokerMetrics {
     registers: []
   })
   private readonly processMonitor = new ProcessMonitor()
-  private latestProcess: ProcessStats
+  /** The last second's, once the first tick has measured one. */
+  private latestProcess: ProcessStats | undefined
   private timer: NodeJS.Timeout | undefined
 
   constructor (private readonly broker: Broker) {
     this.history = new TrafficHistory(broker.counters, () => broker.connections.size)
-    this.latestProcess = this.processMonitor.stats()
   }
 
   start (intervalMs = 1000): void {
@@ -42,9 +42,9 @@ export class BrokerMetrics {
     return overviewOf(this.broker)
   }
 
-  /** The process over the last second. */
+  /** The process over the last second (before the first tick: since the broker started). */
   process (): ProcessStats {
-    return this.latestProcess
+    return this.latestProcess ?? this.processMonitor.stats()
   }
 
   latestTraffic (): TrafficSample | undefined {
