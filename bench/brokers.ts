@@ -94,7 +94,7 @@ const STORAGE: VariantGroup = { id: 'storage', baseline: 'memory', heading: 'on 
 const MONITOR: VariantGroup = {
   id: 'monitor',
   baseline: 'monitor idle',
-  heading: 'with the monitor open: Troupe while a client follows its dashboard (the live stream, and the dashboard, connections and topics pages fetched every 2 s, which keeps the topic watch on) against Troupe with its monitor idle'
+  heading: 'with the monitor open: Troupe while a client follows its dashboard (the live stream, and the page reloaded every 2 s) against Troupe with its monitor idle'
 }
 
 /** Issue 4: on LevelDB with `os` durability Troupe should keep at least half its memory store's QoS 1 throughput. */

@@ -1,7 +1,7 @@
 import type { Message } from '../actors/router/message.js'
 import type { Router } from '../actors/router/router.js'
 import { filterMatches } from '../actors/router/topic-rules.js'
-import { rateOf, type TopicActivity } from '../actors/router/topic-watch.js'
+import { publishersOf, rateOf, type TopicActivity } from '../actors/router/topic-watch.js'
 import type { FlowView, TopicDetail, TopicLevel, TopicPage } from './topic-views.js'
 
 /** Topics a flow graph draws at most: the busiest. */
@@ -55,7 +55,7 @@ export function flowOf (router: Router, filter: string): FlowView {
   return {
     filter,
     topics: shown.map(activity => ({ topic: activity.topic, rate: rateOf(activity, now), count: activity.count })),
-    publishers: shown.flatMap(activity => [...activity.publishers].map(([clientId, count]) => ({ clientId, topic: activity.topic, count }))),
+    publishers: shown.flatMap(activity => [...publishersOf(activity)].map(([clientId, count]) => ({ clientId, topic: activity.topic, count }))),
     subscribers: shown.flatMap(activity => router.subscriptionsMatching(activity.topic).map(({ clientId, subscription, sharedGroup }) => ({ clientId, topic: activity.topic, filter: sharedGroup ?? subscription.filter }))),
     omitted: matching.length - shown.length,
     watchingSince: router.watch.since
@@ -70,7 +70,7 @@ function detailOf (router: Router, topic: string, activity: TopicActivity | unde
     bytes: activity?.bytes ?? 0,
     last: activity === undefined ? undefined : { at: activity.lastAt, payload: activity.lastPayload, qos: activity.lastQos, retain: activity.lastRetain },
     retained: retained === undefined ? undefined : { at: retained.receivedAt, payload: retained.payload, qos: retained.qos },
-    publishers: [...activity?.publishers ?? []].map(([clientId, count]) => ({ clientId, count })).sort((a, b) => b.count - a.count),
+    publishers: [...activity === undefined ? [] : publishersOf(activity)].map(([clientId, count]) => ({ clientId, count })).sort((a, b) => b.count - a.count),
     subscribers: router.subscriptionsMatching(topic).map(({ clientId, subscription, sharedGroup }) => ({ clientId, filter: sharedGroup ?? subscription.filter, qos: subscription.qos, sharedGroup }))
   }
 }

@@ -11,8 +11,11 @@ export interface TopicActivity {
   lastPayload: Buffer
   lastQos: 0 | 1 | 2
   lastRetain: boolean
-  /** Messages by publisher client id (the broker's own under ''), at most PUBLISHERS_KEPT of them. */
+  /** Messages by publisher client id (the broker's own under ''), at most PUBLISHERS_KEPT of them; see publishersOf. */
   readonly publishers: Map<string, number>
+  /** The last publisher, and its messages since it took over, not yet added to `publishers`. */
+  lastPublisher: string | undefined
+  lastPublisherRun: number
   /** Messages in each of the last RATE_SECONDS seconds, a ring indexed by second. */
   readonly perSecond: Uint32Array
   /** The second (epoch s) perSecond's newest slot counts. */
@@ -70,7 +73,7 @@ export class TopicWatch {
         this.untracked++
         return
       }
-      activity = { topic: message.topic, count: 0, bytes: 0, lastAt: 0, lastPayload: message.payload, lastQos: 0, lastRetain: false, publishers: new Map(), perSecond: new Uint32Array(RATE_SECONDS), second: Math.floor(now / 1000) }
+      activity = { topic: message.topic, count: 0, bytes: 0, lastAt: 0, lastPayload: message.payload, lastQos: 0, lastRetain: false, publishers: new Map(), lastPublisher: undefined, lastPublisherRun: 0, perSecond: new Uint32Array(RATE_SECONDS), second: Math.floor(now / 1000) }
       this.topics.set(message.topic, activity)
     }
     activity.count++
@@ -79,11 +82,13 @@ export class TopicWatch {
     activity.lastPayload = message.payload
     activity.lastQos = message.qos
     activity.lastRetain = message.retain
+    // Most topics have one publisher: its messages are only counted until another one comes.
     const publisher = message.origin ?? ''
-    const sent = activity.publishers.get(publisher)
-    if (sent !== undefined || activity.publishers.size < PUBLISHERS_KEPT) activity.publishers.set(publisher, (sent ?? 0) + 1)
-    advance(activity, Math.floor(now / 1000))
-    activity.perSecond[activity.second % RATE_SECONDS]!++
+    if (publisher === activity.lastPublisher) activity.lastPublisherRun++
+    else settlePublisher(activity, publisher)
+    const second = Math.floor(now / 1000)
+    if (second !== activity.second) advance(activity, second)
+    activity.perSecond[second % RATE_SECONDS]!++
   }
 
   /** Every watched topic. */
@@ -108,6 +113,25 @@ export function rateOf (activity: TopicActivity, now = Date.now()): number {
     total += activity.perSecond[at % RATE_SECONDS]!
   }
   return total / RATE_SECONDS
+}
+
+/** Messages by publisher of `activity`'s topic, the run of the last one included. */
+export function publishersOf (activity: TopicActivity): Map<string, number> {
+  const counted = new Map(activity.publishers)
+  if (activity.lastPublisher !== undefined && (counted.has(activity.lastPublisher) || counted.size < PUBLISHERS_KEPT)) {
+    counted.set(activity.lastPublisher, (counted.get(activity.lastPublisher) ?? 0) + activity.lastPublisherRun)
+  }
+  return counted
+}
+
+function settlePublisher (activity: TopicActivity, next: string): void {
+  const previous = activity.lastPublisher
+  if (previous !== undefined) {
+    const sent = activity.publishers.get(previous)
+    if (sent !== undefined || activity.publishers.size < PUBLISHERS_KEPT) activity.publishers.set(previous, (sent ?? 0) + activity.lastPublisherRun)
+  }
+  activity.lastPublisher = next
+  activity.lastPublisherRun = 1
 }
 
 function advance (activity: TopicActivity, second: number): void {
