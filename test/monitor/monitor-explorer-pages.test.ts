@@ -1,9 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
-import type { Browser, Locator, Page } from 'playwright-core'
+import type { Locator, Page } from 'playwright-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parse as parseYaml } from 'yaml'
@@ -15,7 +14,7 @@ import { loadConfig } from '../../runtime/config/load-config.js'
 import { OPTIONS } from '../../runtime/config/options.js'
 import { createLogger } from '../../runtime/logging.js'
 import { RecentLogs } from '../../runtime/recent-logs.js'
-import { closeBrowsers, launchChromium, openPage } from '../helpers/chromium.js'
+import { MONITOR_ARTIFACTS, newMonitorPage, PAGE_TIMEOUT_MS, screenshot, unexpectedErrors, useChromium, type ChromiumSuiteContext } from '../helpers/monitor-browser.js'
 import { closeAllClients, collect, connectClient, eventually } from '../helpers/mqtt-clients.js'
 
 /**
@@ -38,31 +37,19 @@ interface Served {
   readonly dir: string
 }
 
-interface Context {
-  browser: Browser
+interface Context extends ChromiumSuiteContext {
   served: Served[]
-  pageErrors: string[][]
 }
 
 const test = suite<Context>('monitor explorer pages in Chromium')
-/** Generous: the machine is shared. */
-const TIMEOUT_MS = 15_000
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/monitor/', import.meta.url))
+const TIMEOUT_MS = PAGE_TIMEOUT_MS
+const ARTIFACTS = MONITOR_ARTIFACTS
 
-test.before(async context => {
-  mkdirSync(ARTIFACTS, { recursive: true })
-  context.browser = await launchChromium()
-})
-test.after(async () => {
-  await closeBrowsers()
-})
+useChromium(test)
 test.before.each(context => {
   context.served = []
-  context.pageErrors = []
 })
 test.after.each(async context => {
-  // Pages first: an open Logs page holds an event stream the monitor would wait for.
-  for (const browserContext of context.browser.contexts()) await browserContext.close()
   await closeAllClients()
   for (const served of context.served) {
     try {
@@ -115,22 +102,7 @@ async function serve (context: Context, options: ServeOptions = {}): Promise<Ser
   }
 }
 
-async function newPage (context: Context): Promise<Page> {
-  const { page, errors } = await openPage(context.browser)
-  page.setDefaultTimeout(TIMEOUT_MS)
-  page.on('response', response => { if (response.status() >= 400) errors.push(`${response.status()} ${new URL(response.url()).pathname}`) })
-  context.pageErrors.push(errors)
-  return page
-}
-
-/** Script errors, CSP refusals and failed loads beside `expected` responses ('400 /flow'). */
-function unexpectedErrors (context: Context, ...expected: string[]): string[] {
-  return context.pageErrors.flat().filter(error => !error.startsWith('console: Failed to load resource') && error !== '404 /favicon.ico' && !expected.includes(error))
-}
-
-async function screenshot (page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true })
-}
+const newPage = newMonitorPage
 
 /** The text of every cell of a table's body, row by row. */
 async function rowsOf (table: Locator): Promise<string[][]> {

@@ -1,44 +1,31 @@
-import { mkdirSync } from 'node:fs'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { closeBrowsers, launchChromium, openPage } from '../helpers/chromium.js'
+import { newMonitorPage, screenshot, unexpectedErrors, useChromium, type ChromiumSuiteContext } from '../helpers/monitor-browser.js'
 import { startMonitorServer, type MonitorServer } from '../helpers/monitor-server.js'
 import { closeAllClients, connectClient } from '../helpers/mqtt-clients.js'
 
 /** The state-machine inspector page (dev mode, `inspect: true`) in real Chromium, with a real MQTT.js client. */
 
-interface Context {
-  browser: Browser
+interface Context extends ChromiumSuiteContext {
   servers: MonitorServer[]
 }
 
 const test = suite<Context>('monitor: state-machine inspector in Chromium')
-const TIMEOUT_MS = 15_000
-const ARTIFACTS = 'test-artifacts/monitor'
 
-test.before(async context => {
-  context.browser = await launchChromium()
+useChromium(test)
+test.before.each(context => {
   context.servers = []
-  mkdirSync(ARTIFACTS, { recursive: true })
 })
-
 test.after.each(async context => {
   await closeAllClients()
-  for (const page of context.browser.contexts().flatMap(browserContext => browserContext.pages())) await page.close()
   for (const server of context.servers.splice(0)) await server.close()
 })
 
-test.after(async () => {
-  await closeBrowsers()
-})
-
-async function inspectorPage (context: Context, inspect: boolean): Promise<{ page: Page, server: MonitorServer, errors: string[] }> {
+async function inspectorPage (context: Context, inspect: boolean): Promise<{ page: Page, server: MonitorServer }> {
   const server = await startMonitorServer({ login: false, broker: { inspect, sysInterval: 0 } })
   context.servers.push(server)
-  const { page, errors } = await openPage(context.browser)
-  page.setDefaultTimeout(TIMEOUT_MS)
-  return { page, server, errors }
+  return { page: await newMonitorPage(context), server }
 }
 
 /** The ids of the state nodes drawn as active. */
@@ -47,7 +34,7 @@ async function activeStates (page: Page): Promise<string[]> {
 }
 
 test('with --inspect, a client\'s machine is drawn with its current state lit and its steps listed, and new steps arrive live', async context => {
-  const { page, server, errors } = await inspectorPage(context, true)
+  const { page, server } = await inspectorPage(context, true)
   const client = await connectClient(server.broker.url, { clientId: 'thermostat' })
   await client.subscribeAsync('home/#', { qos: 1 })
   await page.goto(`${server.url}connections/thermostat`)
@@ -66,8 +53,8 @@ test('with --inspect, a client\'s machine is drawn with its current state lit an
   await client.publishAsync('home/heating', 'on', { qos: 1 })
   await page.waitForFunction(count => document.querySelectorAll('#inspect-steps tr').length > count, rowsBefore)
   assert.match(await page.locator('#inspect-steps tr').first().innerText(), /packets\.received|dispatchPackets/)
-  await page.screenshot({ path: `${ARTIFACTS}/inspector.png`, fullPage: true })
-  assert.equal(errors.filter(error => !error.includes('favicon')), [])
+  await screenshot(page, 'inspector')
+  assert.equal(unexpectedErrors(context), [])
 })
 
 test('when the client disconnects, the live chart moves to closed', async context => {

@@ -1,10 +1,8 @@
-import { mkdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import type { MqttClient } from 'mqtt'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { closeBrowsers, launchChromium, openPage } from '../helpers/chromium.js'
+import { newMonitorPage, PAGE_TIMEOUT_MS, screenshot, unexpectedErrors, useChromium, type ChromiumSuiteContext } from '../helpers/monitor-browser.js'
 import { ADMIN, VIEWER, startMonitorServer, type MonitorAccount, type MonitorServer, type MonitorServerOptions } from '../helpers/monitor-server.js'
 import { closeAllClients, connectClient, eventually } from '../helpers/mqtt-clients.js'
 import { closeV5Clients, openV5 } from '../helpers/mqtt5-clients.js'
@@ -15,33 +13,19 @@ import { closeV5Clients, openV5 } from '../helpers/mqtt5-clients.js'
  * Each page's full-page screenshot is kept in test-artifacts/monitor/ for a person to look at.
  */
 
-interface Context {
-  browser: Browser
+interface Context extends ChromiumSuiteContext {
   /** Every monitor started by a test, closed after it. */
   servers: MonitorServer[]
-  /** Console and page errors of every page a test opened, one list per page. */
-  pageErrors: string[][]
 }
 
 const test = suite<Context>('monitor pages in Chromium')
-/** Generous: the machine is shared, and the live numbers come once a second. */
-const TIMEOUT_MS = 15_000
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/monitor/', import.meta.url))
+const TIMEOUT_MS = PAGE_TIMEOUT_MS
 
-test.before(async context => {
-  mkdirSync(ARTIFACTS, { recursive: true })
-  context.browser = await launchChromium()
-})
-test.after(async () => {
-  await closeBrowsers()
-})
+useChromium(test)
 test.before.each(context => {
   context.servers = []
-  context.pageErrors = []
 })
 test.after.each(async context => {
-  // Pages first: an open dashboard holds an event stream the monitor would wait for.
-  for (const browserContext of context.browser.contexts()) await browserContext.close()
   await closeAllClients()
   await closeV5Clients()
   for (const server of context.servers) await server.close()
@@ -53,23 +37,7 @@ async function serve (context: Context, options: MonitorServerOptions = {}): Pro
   return server
 }
 
-/** A fresh browser context (its own cookies) with one page. */
-async function newPage (context: Context): Promise<Page> {
-  const { page, errors } = await openPage(context.browser)
-  page.setDefaultTimeout(TIMEOUT_MS)
-  // Chromium's console line for a failed load names no URL: these do.
-  page.on('response', response => { if (response.status() >= 400) errors.push(`${response.status()} ${new URL(response.url()).pathname}`) })
-  context.pageErrors.push(errors)
-  return page
-}
-
-/**
- * What went wrong in the pages beside `expected` responses ('401 /login'): script errors, CSP
- * refusals, failed loads. The monitor has no favicon, and Chromium asks for one on every page.
- */
-function unexpectedErrors (context: Context, ...expected: string[]): string[] {
-  return context.pageErrors.flat().filter(error => !error.startsWith('console: Failed to load resource') && error !== '404 /favicon.ico' && !expected.includes(error))
-}
+const newPage = newMonitorPage
 
 async function signIn (page: Page, server: MonitorServer, account: MonitorAccount): Promise<void> {
   await page.goto(server.url)
@@ -88,10 +56,6 @@ async function tableRows (page: Page): Promise<string[][]> {
 /** The client ids the connections table lists, in order. */
 async function listedIds (page: Page): Promise<string[]> {
   return (await tableRows(page)).filter(cells => cells.length > 1).map(cells => cells[0]!)
-}
-
-async function screenshot (page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true })
 }
 
 /** Resolves when `client` has made a round trip to the broker: its connection is alive. */
