@@ -13,6 +13,7 @@ import { CHART_HEIGHT, CHART_WIDTH, trafficChart, type Chart } from './traffic-c
 import { droppedTotal } from '../runtime/metrics/broker-overview.js'
 import type { TrafficSample } from '../runtime/metrics/traffic-history.js'
 import * as format from './view-format.js'
+import { ADMIN_API_PREFIX, registerAdminApi } from './admin-api.js'
 import { ConfigError } from '../runtime/config/config-error.js'
 import { LOG_LEVELS_SHOWN, logFilterFrom, matchesLogFilter } from './log-filter.js'
 import type { LogEntry } from '../runtime/recent-logs.js'
@@ -36,11 +37,13 @@ export interface MonitorAppOptions {
   readonly users: MonitorUsers | undefined
   /** Mark the cookie Secure: the monitor is reached over HTTPS (a TLS-terminating proxy). */
   readonly secureCookies?: boolean
+  /** Turns the admin API (`/api/v1/...`, for `troupe monitor`) on, for requests that carry it. */
+  readonly adminToken?: string
   readonly log: Logger
 }
 
 /** Paths anyone may fetch: the login page, the stylesheet and script, liveness, and Prometheus' scrape. */
-const PUBLIC_PATHS = ['/login', '/static/', '/healthz', '/metrics', '/favicon.ico']
+const PUBLIC_PATHS = ['/login', '/static/', '/healthz', '/metrics', '/favicon.ico', `${ADMIN_API_PREFIX}/`]
 
 /** Seconds between chart redraws on a live dashboard. */
 const CHART_REFRESH_SECONDS = 5
@@ -106,6 +109,9 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
     }
   })
 
+  // Its own hook checks the admin token: it is not behind the login.
+  registerAdminApi(app, source, options.adminToken)
+
   app.get('/static/:name', async (request, reply) => {
     const file = staticFiles.get((request.params as { name: string }).name)
     if (file === undefined) return await reply.code(404).type('text/plain').send('Not found')
@@ -145,10 +151,10 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
   })
 
   app.get('/', async (request, reply) => {
-    const samples = source.traffic()
+    const samples = await source.traffic()
     return render(reply, 'dashboard', request, {
-      overview: source.overview(),
-      process: source.process(),
+      overview: await source.overview(),
+      process: await source.process(),
       latest: samples.at(-1),
       ...liveCharts(samples),
       chartWidth: CHART_WIDTH,
@@ -159,19 +165,19 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
   app.get('/connections', async (request, reply) => {
     const query = connectionQueryFrom(request.query as Record<string, unknown>)
     const flash = (request.query as { disconnected?: string }).disconnected
-    return render(reply, 'connections', request, { query, result: queryConnections(source.connections(), query), sortKeys: SORT_KEYS, disconnected: flash })
+    return render(reply, 'connections', request, { query, result: queryConnections(await source.connections(), query), sortKeys: SORT_KEYS, disconnected: flash })
   })
 
   app.get('/connections/:clientId', async (request, reply) => {
     const { clientId } = request.params as { clientId: string }
-    const connection = source.connection(clientId)
+    const connection = await source.connection(clientId)
     if (connection === undefined) return render(reply.code(404), 'not-connected', request, { clientId })
     return render(reply, 'connection', request, { connection })
   })
 
   app.get('/connections/:clientId/inspect', async (request, reply) => {
     const { clientId } = request.params as { clientId: string }
-    const inspection = source.inspection(clientId)
+    const inspection = await source.inspection(clientId)
     if (inspection === undefined) return render(reply.code(404), 'not-connected', request, { clientId })
     return render(reply, 'inspect', request, { inspection })
   })
@@ -182,7 +188,7 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
     const stream = reply.raw
     stream.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
     stream.write(': inspecting\n\n')
-    const stop = source.followInspection(clientId, step => stream.write(`data: ${JSON.stringify(step)}\n\n`))
+    const stop = await source.followInspection(clientId, step => stream.write(`data: ${JSON.stringify(step)}\n\n`))
     if (stop === undefined) {
       stream.end('event: end\ndata: {}\n\n')
       return
@@ -193,14 +199,14 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
   app.post('/connections/:clientId/disconnect', async (request, reply) => {
     const { clientId } = request.params as { clientId: string }
     if (request.login?.role !== 'admin') return await reply.code(403).type('text/plain').send('Only an admin may disconnect clients.')
-    if (!source.disconnect(clientId)) return render(reply.code(404), 'not-connected', request, { clientId })
+    if (!await source.disconnect(clientId)) return render(reply.code(404), 'not-connected', request, { clientId })
     options.log.info({ clientId, by: request.login.user }, 'client disconnected from the monitor')
     return await reply.redirect(`/connections?disconnected=${encodeURIComponent(clientId)}`, 303)
   })
 
   app.get('/topics', async (request, reply) => {
     const { prefix, view } = request.query as { prefix?: string, view?: string }
-    const page = source.topics(typeof prefix === 'string' ? prefix.replace(/\/+$/, '') : '')
+    const page = await source.topics(typeof prefix === 'string' ? prefix.replace(/\/+$/, '') : '')
     const payload = page.detail?.last?.payload ?? page.detail?.retained?.payload
     return render(reply, 'topics', request, { page, payload: payload === undefined ? undefined : payloadViews(payload), view: view === 'json' || view === 'hex' ? view : 'text' })
   })
@@ -210,7 +216,7 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
     const wanted = typeof filter === 'string' && filter.trim() !== '' ? filter.trim() : '#'
     const problem = topicFilterProblem(wanted)
     if (problem !== undefined) return render(reply.code(400), 'flow', request, { filter: wanted, error: `Not a topic filter (${problem.replaceAll('-', ' ')}): use levels separated by /, + for one level and # for the rest.`, flow: undefined, graph: undefined })
-    const flow = source.flow(wanted)
+    const flow = await source.flow(wanted)
     return render(reply, 'flow', request, { filter: wanted, error: undefined, flow, graph: flowGraph(flow) })
   })
 
@@ -218,7 +224,7 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
 
   app.get('/logs', async (request, reply) => {
     const filter = logFilterFrom(request.query as Record<string, unknown>)
-    const all = source.logs()
+    const all = await source.logs()
     const entries = all.filter(entry => matchesLogFilter(entry, filter)).slice(-LOG_LINES_SHOWN).reverse()
     // The live tail starts after the last line the page had, so nothing logged in between is lost.
     return render(reply, 'logs', request, { filter, entries, levels: LOG_LEVELS_SHOWN, lastId: all.at(-1)?.id ?? 0 })
@@ -234,14 +240,14 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
       if (matchesLogFilter(entry, filter)) stream.write(`data: ${JSON.stringify(entry)}\n\n`)
     }
     const after = Number((request.query as { after?: string }).after)
-    if (Number.isInteger(after) && after > 0) for (const entry of source.logs(after)) send(entry)
+    if (Number.isInteger(after) && after > 0) for (const entry of await source.logs(after)) send(entry)
     const unsubscribe = source.onLog(send)
     request.raw.once('close', unsubscribe)
   })
 
   app.get('/configuration', async (request, reply) => {
     const { changed, error } = request.query as { changed?: string, error?: string }
-    return render(reply, 'configuration', request, { settings: source.settings(), changed, error, attempted: undefined })
+    return render(reply, 'configuration', request, { settings: await source.settings(), changed, error, attempted: undefined })
   })
 
   app.post('/configuration', async (request, reply) => {
@@ -253,7 +259,7 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
       return await reply.redirect(`/configuration?changed=${encodeURIComponent(`${name ?? ''} is now ${change.value} (${note})`)}`, 303)
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
-      return render(reply.code(400), 'configuration', request, { settings: source.settings(), changed: undefined, error: error.message, attempted: { name, value } })
+      return render(reply.code(400), 'configuration', request, { settings: await source.settings(), changed: undefined, error: error.message, attempted: { name, value } })
     }
   })
 
@@ -262,10 +268,9 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
     const stream = reply.raw
     stream.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
     let sent = 0
-    const send = (): void => {
-      const overview = source.overview()
+    const send = async (): Promise<void> => {
+      const [overview, recent] = await Promise.all([source.overview(), source.traffic(1)])
       const { counters } = overview
-      const latest = source.traffic(1)[0]
       const live: Record<string, unknown> = {
         ...overview,
         counters: undefined,
@@ -273,14 +278,17 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
         messagesReceivedTotal: counters.messagesReceived,
         messagesSentTotal: counters.messagesSent,
         droppedTotal: droppedTotal(counters),
-        ...latest
+        ...recent[0]
       }
       // The charts are redrawn every few seconds: a point a second would not show at an hour's width.
-      if (sent++ % CHART_REFRESH_SECONDS === 0) live.charts = liveCharts(source.traffic())
+      if (sent++ % CHART_REFRESH_SECONDS === 0) live.charts = liveCharts(await source.traffic())
       stream.write(`data: ${JSON.stringify(live)}\n\n`)
     }
-    send()
-    const unsubscribe = source.onTraffic(send)
+    const sendSafely = (): void => {
+      send().catch((error: unknown) => options.log.warn({ err: error }, 'the monitor could not update a live dashboard'))
+    }
+    sendSafely()
+    const unsubscribe = source.onTraffic(sendSafely)
     request.raw.once('close', unsubscribe)
   })
 

@@ -32,15 +32,15 @@ export class BrokerMonitorSource implements MonitorSource {
     private readonly runtimeSettings: RuntimeSettings
   ) {}
 
-  overview (): BrokerOverview {
+  async overview (): Promise<BrokerOverview> {
     return this.metrics.overview()
   }
 
-  process (): ProcessStats {
+  async process (): Promise<ProcessStats> {
     return this.metrics.process()
   }
 
-  traffic (limit?: number): TrafficSample[] {
+  async traffic (limit?: number): Promise<TrafficSample[]> {
     return this.metrics.history.samples(limit)
   }
 
@@ -48,15 +48,15 @@ export class BrokerMonitorSource implements MonitorSource {
     return this.metrics.history.subscribe(listener)
   }
 
-  connections (): ConnectionSummary[] {
+  async connections (): Promise<ConnectionSummary[]> {
     return [...this.broker.connections].map(connection => connection.summary())
   }
 
-  connection (clientId: string): ConnectionDetail | undefined {
+  async connection (clientId: string): Promise<ConnectionDetail | undefined> {
     return this.find(clientId)?.detail()
   }
 
-  disconnect (clientId: string): boolean {
+  async disconnect (clientId: string): Promise<boolean> {
     const connection = this.find(clientId)
     connection?.disconnectByAdmin()
     return connection !== undefined
@@ -76,7 +76,7 @@ export class BrokerMonitorSource implements MonitorSource {
     }
   }
 
-  inspection (clientId: string): InspectionView | undefined {
+  async inspection (clientId: string): Promise<InspectionView | undefined> {
     const connection = this.find(clientId)
     if (connection === undefined) return undefined
     const { value } = connection.actor.getSnapshot()
@@ -90,21 +90,21 @@ export class BrokerMonitorSource implements MonitorSource {
     }
   }
 
-  followInspection (clientId: string, listener: (step: InspectedStep) => void): (() => void) | undefined {
+  async followInspection (clientId: string, listener: (step: InspectedStep) => void): Promise<(() => void) | undefined> {
     const connection = this.find(clientId)
     if (connection === undefined) return undefined
     return this.broker.inspector?.follow(connection.actor.sessionId, listener)
   }
 
-  topics (prefix: string): TopicPage {
+  async topics (prefix: string): Promise<TopicPage> {
     return exploreTopics(this.broker.router, prefix)
   }
 
-  flow (filter: string): FlowView {
+  async flow (filter: string): Promise<FlowView> {
     return flowOf(this.broker.router, filter)
   }
 
-  logs (afterId?: number): LogEntry[] {
+  async logs (afterId?: number): Promise<LogEntry[]> {
     return this.recentLogs.entries(afterId)
   }
 
@@ -112,7 +112,7 @@ export class BrokerMonitorSource implements MonitorSource {
     return this.recentLogs.subscribe(listener)
   }
 
-  settings (): SettingView[] {
+  async settings (): Promise<SettingView[]> {
     return this.runtimeSettings.list()
   }
 

@@ -9,6 +9,7 @@ import { PrometheusMetrics } from '../runtime/metrics/prometheus-metrics.js'
 import { buildMonitorApp } from './app.js'
 import { MonitorUsers } from './auth/monitor-users.js'
 import { BrokerMonitorSource } from './broker-monitor-source.js'
+import type { MonitorSource } from './monitor-source.js'
 
 export interface MonitorSettings {
   /** The configuration the broker was started with, and where each value came from; by default the broker's own, all of it counted as defaults. */
@@ -20,6 +21,8 @@ export interface MonitorSettings {
   readonly host: string | undefined
   readonly passwordFile: string | undefined
   readonly admins: readonly string[]
+  /** Turns the admin API on (for `troupe monitor` in another process); undefined keeps it off. */
+  readonly adminToken?: string
 }
 
 /** The monitor cannot start as configured; the message says what to change. */
@@ -36,6 +39,13 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 
 /** Serves the monitor of `broker`, in its process, as `settings` say. */
 export async function startMonitor (broker: Broker, settings: MonitorSettings, log: Logger): Promise<RunningMonitor> {
+  const runtimeSettings = new RuntimeSettings(settings.loaded ?? asLoaded(broker.config), { changeable: RUNTIME_SETTINGS, apply: (key, value) => broker.applySetting(key, value) }, log)
+  const source = new BrokerMonitorSource(broker, broker.metrics, new PrometheusMetrics(broker.metrics), settings.recentLogs ?? new RecentLogs(), runtimeSettings)
+  return await serveMonitor(source, settings, log)
+}
+
+/** Serves a monitor of whatever broker `source` reads (this process's, or another's through its admin API). */
+export async function serveMonitor (source: MonitorSource, settings: Omit<MonitorSettings, 'loaded' | 'recentLogs'>, log: Logger): Promise<RunningMonitor> {
   const users = settings.passwordFile === undefined ? undefined : await MonitorUsers.fromFile(settings.passwordFile, settings.admins)
   const host = settings.host ?? (users === undefined ? '127.0.0.1' : '0.0.0.0')
   if (users === undefined && !LOOPBACK.has(host)) {
@@ -46,11 +56,7 @@ export async function startMonitor (broker: Broker, settings: MonitorSettings, l
     const unknown = users.unknownAdmins()
     if (unknown.length > 0) log.warn({ admins: unknown, file: settings.passwordFile }, 'monitor-admins names users that are not in monitor-password-file')
   }
-  const app: FastifyInstance = await buildMonitorApp({
-    source: new BrokerMonitorSource(broker, broker.metrics, new PrometheusMetrics(broker.metrics), settings.recentLogs ?? new RecentLogs(), new RuntimeSettings(settings.loaded ?? asLoaded(broker.config), { changeable: RUNTIME_SETTINGS, apply: (key, value) => broker.applySetting(key, value) }, log)),
-    users,
-    log
-  })
+  const app: FastifyInstance = await buildMonitorApp({ source, users, log, adminToken: settings.adminToken })
   try {
     await app.listen({ host, port: settings.port })
   } catch (error) {

@@ -17,6 +17,9 @@ import { RecentLogs } from './recent-logs.js'
 import { SCRAM_USER_USAGE, scramUserCommand } from './scram-user-command.js'
 import { troupeVersion } from './troupe-version.js'
 import { MonitorSetupError, startMonitor, type RunningMonitor } from '../monitor/start-monitor.js'
+import { runRemoteMonitor } from '../monitor/remote-monitor-command.js'
+import { BrokerUnreachableError } from '../monitor/remote-monitor-source.js'
+import type { Logger } from 'pino'
 
 /** Exit code for a bad option or config value. */
 const EXIT_BAD_CONFIG = 2
@@ -33,12 +36,14 @@ function helpText (): string {
   rows.push(['  -h, --help', 'Show this help'], ['  -v, --version', 'Show the version'])
   const commands = [
     ['  start', 'Run the broker (the default command)'],
+    ['  monitor', 'Run only the monitor, for the broker at --monitor-broker URL (its admin API, with its monitor-admin-token)'],
     ['  passwd FILE USER', 'Add USER to a Mosquitto password file for --password-file, or change their password (asked twice, or --password-stdin); passwd -D FILE USER removes USER'],
     ['  scram-user FILE USER', 'Add USER to a SCRAM-SHA-256 credentials file for --scram-users, or change their password: asked twice on the terminal, or read as one line from stdin with --password-stdin']
   ]
   const width = Math.max(...[...rows, ...commands].map(([flag]) => flag!.length)) + 2
   return [
     'Usage: troupe [start] [options]',
+    '       troupe monitor --monitor-broker URL [options]',
     `       ${PASSWD_USAGE}`,
     `       ${SCRAM_USER_USAGE}`,
     '',
@@ -112,7 +117,7 @@ async function main (argv: string[]): Promise<void> {
     return
   }
   const command = positionals[0] ?? 'start'
-  if (command !== 'start' || positionals.length > 1) {
+  if ((command !== 'start' && command !== 'monitor') || positionals.length > 1) {
     console.error(`troupe: unknown command "${positionals.join(' ')}"; see troupe --help`)
     process.exit(EXIT_BAD_CONFIG)
   }
@@ -135,6 +140,10 @@ async function main (argv: string[]): Promise<void> {
 
   const recentLogs = new RecentLogs()
   const log = createLogger(loaded.config.logLevel, undefined, recentLogs)
+  if (command === 'monitor') {
+    await monitorOnly(loaded, log)
+    return
+  }
   let broker: Broker
   try {
     broker = await Broker.start({ config: loaded.config, log })
@@ -171,7 +180,7 @@ async function main (argv: string[]): Promise<void> {
   if (loaded.config.monitor) {
     const { config } = loaded
     try {
-      monitor = await startMonitor(broker, { loaded, recentLogs, port: config.monitorPort, host: config.monitorHost, passwordFile: config.monitorPasswordFile, admins: config.monitorAdmins }, log)
+      monitor = await startMonitor(broker, { loaded, recentLogs, port: config.monitorPort, host: config.monitorHost, passwordFile: config.monitorPasswordFile, admins: config.monitorAdmins, adminToken: config.monitorAdminToken }, log)
     } catch (error) {
       await broker.close()
       if (error instanceof PasswordFileError) {
@@ -192,6 +201,30 @@ async function main (argv: string[]): Promise<void> {
       () => { log.flush(); process.exit(0) },
       (error: unknown) => { log.error({ err: error }, 'shutdown failed'); log.flush(); process.exit(EXIT_FAILED) }
     )
+  }
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
+}
+
+/** `troupe monitor`: the monitor alone, reading another process's broker; runs until a signal. */
+async function monitorOnly (loaded: LoadedConfig, log: Logger): Promise<void> {
+  let monitor: RunningMonitor
+  try {
+    monitor = await runRemoteMonitor(loaded.config, log)
+  } catch (error) {
+    if (error instanceof PasswordFileError) {
+      console.error(`troupe: ${new ConfigError(OPTIONS.monitorPasswordFile.name, loaded.config.monitorPasswordFile, error.detail, sourceOf(loaded, 'monitorPasswordFile')).message}`)
+      process.exit(EXIT_BAD_CONFIG)
+    }
+    if (error instanceof MonitorSetupError || error instanceof BrokerUnreachableError) {
+      console.error(`troupe: ${error.message}`)
+      process.exit(EXIT_BAD_CONFIG)
+    }
+    throw error
+  }
+  const stop = (signal: string): void => {
+    log.info({ signal }, 'signal received')
+    monitor.close().then(() => { log.flush(); process.exit(0) }, () => process.exit(EXIT_FAILED))
   }
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))

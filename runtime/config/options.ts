@@ -63,6 +63,30 @@ function path (name: string, of: 'file' | 'directory') {
   }
 }
 
+/** A secret string: at least 16 characters, so that it cannot be guessed by trying. */
+function secret (name: string) {
+  return (raw: unknown, source: string): string => {
+    if (typeof raw !== 'string' || raw.trim().length < 16 || /\s/.test(raw.trim())) {
+      throw new ConfigError(name, typeof raw === 'string' ? '(hidden)' : raw, 'expected a secret of at least 16 characters without spaces, e.g. from openssl rand -hex 24', source)
+    }
+    return raw.trim()
+  }
+}
+
+/** An http:// or https:// URL. */
+function httpUrlOption (name: string) {
+  return (raw: unknown, source: string): string => {
+    let url: URL | undefined
+    try {
+      url = typeof raw === 'string' ? new URL(raw) : undefined
+    } catch {
+      url = undefined
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError(name, raw, 'expected an http:// or https:// URL, such as http://broker:8080/', source)
+    return url.href
+  }
+}
+
 /** A list of user names: a YAML list, or one comma-separated string (from a flag or env). */
 function userList (name: string) {
   return (raw: unknown, source: string): readonly string[] => {
@@ -145,6 +169,8 @@ export const OPTIONS = {
   monitorHost: option<string | undefined>('monitor-host', undefined, 'ADDRESS', 'Address the monitor binds to; by default 0.0.0.0 with monitor-password-file, else 127.0.0.1 (without a login the monitor is only served locally)', host('monitor-host')),
   monitorPasswordFile: option<string | undefined>('monitor-password-file', undefined, 'FILE', 'Mosquitto password file (see troupe passwd) of the monitor\'s users: with it the monitor asks for a login; without it nobody signs in and it listens on 127.0.0.1 only', path('monitor-password-file', 'file')),
   monitorAdmins: option<readonly string[]>('monitor-admins', [], 'LIST', 'Users of monitor-password-file who may change things (disconnect clients); the others may only look. Comma-separated, or a YAML list', userList('monitor-admins')),
+  monitorAdminToken: option<string | undefined>('monitor-admin-token', undefined, 'TOKEN', 'Secret that turns the monitor\'s admin API (/api/v1) on, for a monitor in a process of its own (troupe monitor); requests must carry it as a Bearer token. It can do what a monitor admin can: keep it secret (prefer the environment variable)', secret('monitor-admin-token')),
+  monitorBroker: option<string | undefined>('monitor-broker', undefined, 'URL', 'For troupe monitor: the URL of the broker\'s own monitor, whose admin API it reads (e.g. http://broker:8080/)', httpUrlOption('monitor-broker')),
   sysInterval: option('sys-interval', 10, 'SECONDS', 'How often the broker publishes its numbers under $SYS/broker/... (retained, Mosquitto\'s topic names); 0: never', integer('sys-interval', 0, 86_400)),
   inspect: option('inspect', false, 'BOOL', 'Dev mode: record every connection machine\'s events, transitions and actions for the monitor\'s state-machine inspector (true or false); costs a few microseconds per event, nothing when off', yesOrNo('inspect')),
   logLevel: option<LogLevel>('log-level', 'info', 'LEVEL', `Least severe log level written: ${LOG_LEVELS.join(', ')}`, oneOf('log-level', LOG_LEVELS))

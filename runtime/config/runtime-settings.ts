@@ -96,6 +96,7 @@ export class RuntimeSettings {
 /** A value as text: lists and objects as JSON, secrets (HTTP auth provider headers) masked. */
 function display (key: OptionKey, value: unknown): string {
   if (value === undefined) return ''
+  if (key === 'monitorAdminToken') return '********'
   if (key === 'authProviders' && Array.isArray(value)) {
     value = value.map(entry => typeof entry === 'object' && entry !== null && 'headers' in entry
       ? { ...entry, headers: Object.fromEntries(Object.keys((entry as { headers: object }).headers).map(name => [name, '********'])) }
