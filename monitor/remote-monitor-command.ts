@@ -9,7 +9,7 @@ import { MonitorSetupError, serveMonitor, type RunningMonitor } from './start-mo
  * run as separate services. Its own port, host, users and admins are the monitor options.
  */
 export async function runRemoteMonitor (config: BrokerConfig, log: Logger): Promise<RunningMonitor> {
-  if (config.monitorBroker === undefined) throw new MonitorSetupError('troupe monitor needs --monitor-broker URL: the address of the broker\'s own monitor, such as http://broker:8080/')
+  if (config.monitorBroker === undefined) throw new MonitorSetupError('troupe monitor needs --broker URL (or monitor-broker): the address of the broker\'s own monitor, such as http://broker:8080/')
   if (config.monitorAdminToken === undefined) throw new MonitorSetupError('troupe monitor needs the broker\'s monitor-admin-token: give it with TROUPE_MONITOR_ADMIN_TOKEN (or --monitor-admin-token)')
   const source = new RemoteMonitorSource(config.monitorBroker, config.monitorAdminToken)
   await source.check()

@@ -32,18 +32,18 @@ function helpText (): string {
     const option = OPTIONS[key]
     return [`  --${option.name} ${option.valueHint}`, `${option.description} (default ${describeDefault(option.defaultValue)}; env ${option.env})`]
   })
-  rows.push(['  --no-monitor', 'The same as --monitor false'], ['  --config FILE', 'YAML file with any of the options above (env TROUPE_CONFIG)'])
+  rows.push(['  --no-monitor', 'The same as --monitor false'], ['  --broker URL', 'troupe monitor: the same as --monitor-broker'], ['  --config FILE', 'YAML file with any of the options above (env TROUPE_CONFIG)'])
   rows.push(['  -h, --help', 'Show this help'], ['  -v, --version', 'Show the version'])
   const commands = [
     ['  start', 'Run the broker (the default command)'],
-    ['  monitor', 'Run only the monitor, for the broker at --monitor-broker URL (its admin API, with its monitor-admin-token)'],
+    ['  monitor', 'Run only the monitor, for the broker whose monitor is at --broker URL (the same as --monitor-broker), through its admin API with its monitor-admin-token'],
     ['  passwd FILE USER', 'Add USER to a Mosquitto password file for --password-file, or change their password (asked twice, or --password-stdin); passwd -D FILE USER removes USER'],
     ['  scram-user FILE USER', 'Add USER to a SCRAM-SHA-256 credentials file for --scram-users, or change their password: asked twice on the terminal, or read as one line from stdin with --password-stdin']
   ]
   const width = Math.max(...[...rows, ...commands].map(([flag]) => flag!.length)) + 2
   return [
     'Usage: troupe [start] [options]',
-    '       troupe monitor --monitor-broker URL [options]',
+    '       troupe monitor --broker URL [options]',
     `       ${PASSWD_USAGE}`,
     `       ${SCRAM_USER_USAGE}`,
     '',
@@ -96,6 +96,7 @@ async function main (argv: string[]): Promise<void> {
         ...Object.fromEntries(KEYS.map(key => [OPTIONS[key].name, { type: 'string' as const }])),
         config: { type: 'string' },
         'no-monitor': { type: 'boolean' },
+        broker: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' }
       }
@@ -125,6 +126,11 @@ async function main (argv: string[]): Promise<void> {
   let loaded
   try {
     const flags: Record<string, string | undefined> = Object.fromEntries(KEYS.map(key => [OPTIONS[key].name, values[OPTIONS[key].name] as string | undefined]))
+    if (values.broker !== undefined) {
+      if (command !== 'monitor') throw new ConfigError('--broker', values.broker, 'is for troupe monitor: troupe monitor --broker URL', 'command line')
+      if (flags['monitor-broker'] !== undefined) throw new ConfigError('monitor-broker', flags['monitor-broker'], 'give either --broker or --monitor-broker, not both', '--broker')
+      flags['monitor-broker'] = values.broker as string
+    }
     if (values['no-monitor'] === true) {
       if (flags.monitor !== undefined) throw new ConfigError('monitor', flags.monitor, 'give either --monitor or --no-monitor, not both', '--no-monitor')
       flags.monitor = 'false'

@@ -28,7 +28,7 @@ async function brokerWithAdminApi (): Promise<{ broker: CliBroker, monitorUrl: s
 
 /** `troupe monitor` for the broker at `monitorUrl`; resolves once it listens, with its URL. */
 async function remoteMonitor (monitorUrl: string, token = TOKEN): Promise<{ process: TrackedProcess, url: string }> {
-  const child = spawnTracked(process.execPath, [CLI, 'monitor', '--monitor-broker', monitorUrl], { env: cleanEnv({ TROUPE_MONITOR_ADMIN_TOKEN: token }) })
+  const child = spawnTracked(process.execPath, [CLI, 'monitor', '--broker', monitorUrl], { env: cleanEnv({ TROUPE_MONITOR_ADMIN_TOKEN: token }) })
   const line = await child.waitForLine(text => text.includes('monitor of a broker in another process'), TIMEOUT_MS)
   return { process: child, url: String((JSON.parse(line) as { url: string }).url) }
 }
@@ -83,6 +83,12 @@ test('the admin API refuses requests without the token (401), and is off (404) o
   assert.match(await off.text(), /admin API is off: start the broker with monitor-admin-token/)
 })
 
+test('--broker belongs to troupe monitor: given to the broker it is a config error', async () => {
+  const result = await runCli(['--broker', 'http://127.0.0.1:8080/', '--port', '0'])
+  assert.is(result.code, 2)
+  assert.match(result.stderr, /--broker .*is for troupe monitor/)
+})
+
 test('troupe monitor stops at start, exit 2, with a wrong token, without --monitor-broker, or with no broker there', async () => {
   const { monitorUrl } = await brokerWithAdminApi()
   const wrong = await runCli(['monitor', '--monitor-broker', monitorUrl, '--monitor-port', '0'], { TROUPE_MONITOR_ADMIN_TOKEN: 'a-wrong-token-0123456789' })
@@ -90,7 +96,7 @@ test('troupe monitor stops at start, exit 2, with a wrong token, without --monit
   assert.match(wrong.stderr, /refused the admin token \(401\)/)
   const missing = await runCli(['monitor', '--monitor-port', '0'], { TROUPE_MONITOR_ADMIN_TOKEN: TOKEN })
   assert.is(missing.code, 2)
-  assert.match(missing.stderr, /needs --monitor-broker URL/)
+  assert.match(missing.stderr, /needs --broker URL/)
   const nobody = await runCli(['monitor', '--monitor-broker', 'http://127.0.0.1:9/', '--monitor-port', '0'], { TROUPE_MONITOR_ADMIN_TOKEN: TOKEN })
   assert.is(nobody.code, 2)
   assert.match(nobody.stderr, /does not answer/)

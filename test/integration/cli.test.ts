@@ -78,7 +78,7 @@ test('--help lists every option with its environment variable and default, and e
       assert.ok(line.includes(`default ${String(option.defaultValue ?? 'none')}`), `${option.name}: its default`)
     }
     const flags = new Set([...result.stdout.matchAll(/(?<![\w-])--([a-z][a-z-]*)/g)].map(match => match[1]))
-    assert.equal([...flags].sort(), [...OPTION_LIST.map(option => option.name), 'config', 'help', 'version', 'password-stdin', 'no-monitor'].sort(), 'no more and no fewer flags than options.ts has (and scram-user\'s own, and --no-monitor)')
+    assert.equal([...flags].sort(), [...OPTION_LIST.map(option => option.name), 'config', 'help', 'version', 'password-stdin', 'no-monitor', 'broker'].sort(), 'no more and no fewer flags than options.ts has (and scram-user\'s own, --no-monitor and --broker)')
   }
 })
 
