@@ -103,3 +103,15 @@
     }
   }
 })()
+
+// Pages drawn on the server that follow live rates (the message flow) redraw themselves.
+;(function () {
+  const live = document.querySelector('[data-refresh-seconds]')
+  if (live === null) return
+  const redraw = () => {
+    // Not while someone is typing a new filter: try again a little later.
+    if (document.activeElement !== null && document.activeElement.tagName === 'INPUT') setTimeout(redraw, 1000)
+    else window.location.reload()
+  }
+  setTimeout(redraw, Number(live.dataset.refreshSeconds) * 1000)
+})()

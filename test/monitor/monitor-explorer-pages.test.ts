@@ -297,6 +297,20 @@ test('message flow: sensors/# draws publishers, topics and subscribers; a filter
   assert.equal(unexpectedErrors(context, '400 /flow'), [])
 })
 
+test('message flow redraws itself: a publisher that starts later appears without a reload by hand', async context => {
+  const served = await serve(context)
+  const sensors = await sensorClients(served)
+  const page = await newPage(context)
+  await page.goto(`${served.url}flow?filter=sensors/%23`)
+  await sensors.publish()
+  await page.reload()
+  await page.getByTestId('flow-graph').waitFor()
+  const latecomer = await connectClient(served.mqttUrl, { clientId: 'cellar-thermo' })
+  await latecomer.publishAsync('sensors/cellar/temp', '{"celsius":12}', { qos: 1 })
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="flow-graph"] a.node title')].some(title => (title.textContent ?? '').startsWith('cellar-thermo')), undefined, { timeout: 15_000 })
+  assert.equal(unexpectedErrors(context), [])
+})
+
 test('system: the Node.js version, the listener on the broker\'s port, and the memory store', async context => {
   const served = await serve(context)
   const page = await newPage(context)
