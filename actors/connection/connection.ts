@@ -541,7 +541,8 @@ export class Connection implements ConnectionDriver, ConnectionLink, SessionTena
   /** Hands the machine an event, and notes it and where it left the machine for the monitor. */
   private signal (event: ConnectionEvent): void {
     this.actor.send(event)
-    this.trail.record(event.type === 'packets.received' ? describeArrival(event.packets) : event.type, this.actor.getSnapshot().value)
+    if (event.type === 'packets.received') this.trail.record(event.type, this.actor.getSnapshot().value, event.packets[0]?.cmd, event.packets.length)
+    else this.trail.record(event.type, this.actor.getSnapshot().value)
   }
 
   private write (packet: Packet, protocol: ProtocolCapabilities): void {
@@ -582,10 +583,4 @@ function encodedDirectly (packet: Packet, protocolLevel: number): Buffer | undef
   if (isAcknowledgement(packet)) return encodeAcknowledgement(packet)
   if (packet.cmd === 'connack') return encodeV3Connack(packet, protocolLevel)
   return undefined
-}
-
-/** A chunk's packets in a few words: `packets.received: 3 (PUBLISH, ...)`. */
-function describeArrival (packets: readonly Packet[]): string {
-  const first = packets[0]?.cmd.toUpperCase() ?? 'nothing'
-  return packets.length === 1 ? `packets.received: ${first}` : `packets.received: ${packets.length} (${first}, ...)`
 }
