@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import type { ServerResponse } from 'node:http'
 import { Eta } from 'eta'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
@@ -184,11 +185,9 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
 
   app.get('/connections/:clientId/inspect/events', async (request, reply) => {
     const { clientId } = request.params as { clientId: string }
-    reply.hijack()
-    const stream = reply.raw
-    stream.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+    const stream = openEventStream(reply)
     stream.write(': inspecting\n\n')
-    const stop = await source.followInspection(clientId, step => stream.write(`data: ${JSON.stringify(step)}\n\n`))
+    const stop = await source.followInspection(clientId, step => stream.write(eventData(step)))
     if (stop === undefined) {
       stream.end('event: end\ndata: {}\n\n')
       return
@@ -232,12 +231,10 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
 
   app.get('/logs/events', async (request, reply) => {
     const filter = logFilterFrom(request.query as Record<string, unknown>)
-    reply.hijack()
-    const stream = reply.raw
-    stream.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+    const stream = openEventStream(reply)
     stream.write(': tail\n\n')
     const send = (entry: LogEntry): void => {
-      if (matchesLogFilter(entry, filter)) stream.write(`data: ${JSON.stringify(entry)}\n\n`)
+      if (matchesLogFilter(entry, filter)) stream.write(eventData(entry))
     }
     const after = Number((request.query as { after?: string }).after)
     if (Number.isInteger(after) && after > 0) for (const entry of await source.logs(after)) send(entry)
@@ -264,9 +261,7 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
   })
 
   app.get('/events', async (request, reply) => {
-    reply.hijack()
-    const stream = reply.raw
-    stream.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+    const stream = openEventStream(reply)
     let sent = 0
     const send = async (): Promise<void> => {
       const [overview, recent] = await Promise.all([source.overview(), source.traffic(1)])
@@ -282,7 +277,7 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
       }
       // The charts are redrawn every few seconds: a point a second would not show at an hour's width.
       if (sent++ % CHART_REFRESH_SECONDS === 0) live.charts = liveCharts(await source.traffic())
-      stream.write(`data: ${JSON.stringify(live)}\n\n`)
+      stream.write(eventData(live))
     }
     const sendSafely = (): void => {
       send().catch((error: unknown) => options.log.warn({ err: error }, 'the monitor could not update a live dashboard'))
@@ -298,6 +293,18 @@ export async function buildMonitorApp (options: MonitorAppOptions): Promise<Fast
 /** The dashboard's two charts of `samples`. */
 function liveCharts (samples: readonly TrafficSample[]): { traffic: Chart, connectionsChart: Chart } {
   return { traffic: trafficChart(samples, TRAFFIC_SERIES), connectionsChart: trafficChart(samples, CONNECTION_SERIES) }
+}
+
+/** Takes the response over for a stream of Server-Sent Events, which the page reads until it goes. */
+function openEventStream (reply: FastifyReply): ServerResponse {
+  reply.hijack()
+  reply.raw.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+  return reply.raw
+}
+
+/** One Server-Sent Event carrying `value` as JSON. */
+function eventData (value: unknown): string {
+  return `data: ${JSON.stringify(value)}\n\n`
 }
 
 /** Where to go after signing in: a path on this monitor only, never another site. */
